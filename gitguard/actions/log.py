@@ -1,0 +1,47 @@
+"""`gitguard log`: the site's history: snapshots, approvals with their signers, runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitguard.config import Config, Site
+from gitguard.store.repo import APPROVED, SNAPSHOTS, SiteRepo
+from gitguard.trust import check_commit
+
+
+def _commits(repo: SiteRepo, ref: str) -> list[dict[str, str]]:
+    if repo.git.rev(ref) is None:
+        return []
+    out = repo.git.run(["log", "--format=%H%x00%cI%x00%s%x00", ref])
+    fields = out.decode("utf-8", "replace").split("\0")
+    return [{"commit": fields[i].strip(), "date": fields[i + 1], "subject": fields[i + 2]}
+            for i in range(0, len(fields) - 3, 3)]
+
+
+def history(config: Config, site: Site) -> dict[str, Any]:
+    """Everything an auditor asks first, as one JSON-ready object."""
+    repo = SiteRepo.open(config.repo_path(site))
+    approvals = []
+    for row in _commits(repo, APPROVED):
+        verdict = check_commit(config, repo, row["commit"])
+        approvals.append({**row, "verified": verdict.ok, "reason": verdict.reason,
+                          "signer": verdict.signer.name if verdict.signer else None,
+                          "role": verdict.signer.role if verdict.signer else None})
+    runs = [{"action": r.action, "started": r.started.isoformat(), "status": r.status,
+             "summary": r.summary} for r in repo.journal_records()]
+    return {"site": site.name, "snapshots": _commits(repo, SNAPSHOTS), "approvals": approvals,
+            "runs": runs}
+
+
+def render(data: dict[str, Any]) -> str:
+    """The history as text for a terminal."""
+    lines = [f"site {data['site']}", "", "snapshots:"]
+    lines += [f"  {s['commit'][:12]}  {s['date']}  {s['subject']}" for s in data["snapshots"]]
+    lines += ["", "approvals:"]
+    for a in data["approvals"]:
+        who = f"{a['signer']} ({a['role']})" if a["verified"] else f"NOT VERIFIED: {a['reason']}"
+        lines.append(f"  {a['commit'][:12]}  {a['date']}  {who}  {a['subject']}")
+    lines += ["", "runs:"]
+    lines += [f"  {r['started']}  {r['action']:8} {r['status']:8} {r['summary']}"
+              for r in data["runs"]]
+    return "\n".join(lines)

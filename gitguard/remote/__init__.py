@@ -1,0 +1,17 @@
+"""Reach a site's docroot: list, read, write and remove, never following a symlink."""
+
+from __future__ import annotations
+
+from gitguard.config import LocalSource, Site
+from gitguard.remote.base import Remote
+
+
+def open_remote(site: Site) -> Remote:
+    """The transport for a site's source: a local directory or SSH."""
+    if isinstance(site.source, LocalSource):
+        from gitguard.remote.local import LocalRemote
+
+        return LocalRemote(site.source.path)
+    from gitguard.remote.ssh import SshRemote
+
+    return SshRemote.connect(site)

@@ -1,0 +1,70 @@
+"""What every transport offers, and the checks they share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gitguard.errors import ScanError
+from gitguard.model import Entry, printable
+from gitguard.policy import PathSet
+from gitguard.store.meta import META_PATH
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class Content:
+    """A file's bytes as read from the server: exactly `size` bytes in chunks."""
+
+    path: str
+    size: int
+    chunks: Iterable[bytes]
+
+
+class Remote(Protocol):
+    """A site's docroot, wherever it lives."""
+
+    description: str
+
+    def scan(self, exclude: PathSet) -> list[Entry]:
+        """Every path below the docroot (lstat, never following links), minus exclusions."""
+
+    def read(self, paths: Sequence[str]) -> Iterator[Content]:
+        """The contents of these regular files, in any order; ScanError names the failures
+        after everything readable was yielded."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+def skipped(path: str, exclude: PathSet) -> bool:
+    """Paths no snapshot can hold: excluded ones, git's own folders, the metadata file."""
+    if exclude.match(path):
+        return True
+    if path == META_PATH or any(part.lower() == ".git" for part in path.split("/")):
+        log.warning("skipping %s: git cannot store it in a snapshot", printable(path))
+        return True
+    return False
+
+
+class FailureList:
+    """Files that could not be read, named together at the end of a read."""
+
+    def __init__(self) -> None:
+        self.failures: list[tuple[str, str]] = []
+
+    def add(self, path: str, why: str) -> None:
+        self.failures.append((path, why))
+
+    def raise_if_any(self) -> None:
+        if not self.failures:
+            return
+        shown = "; ".join(f"{printable(p)}: {why}" for p, why in self.failures[:10])
+        more = f" (and {len(self.failures) - 10} more)" if len(self.failures) > 10 else ""
+        raise ScanError(f"{len(self.failures)} file(s) could not be read, nothing was "
+                        f"committed: {shown}{more}")

@@ -1,0 +1,1 @@
+"""The site's bare git repository: snapshots, approved states, the journal."""

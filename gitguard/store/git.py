@@ -1,0 +1,67 @@
+"""The one git runner: every git call goes through here, with the user's config ignored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitguard.errors import StoreError
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "gitguard",
+    "GIT_AUTHOR_EMAIL": "gitguard@localhost",
+    "GIT_COMMITTER_NAME": "gitguard",
+    "GIT_COMMITTER_EMAIL": "gitguard@localhost",
+}
+
+
+class Git:
+    """Runs git against one bare repository, isolated from system and user configuration."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
+        self.env = {
+            k: v for k, v in os.environ.items()
+            if not k.startswith("GIT_") and k not in ("HOME", "XDG_CONFIG_HOME")
+        }
+        self.env.update(IDENTITY)
+        self.env.update({
+            "GIT_DIR": str(git_dir),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "HOME": str(git_dir),
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",
+        })
+
+    def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {**self.env, **extra} if extra else self.env
+
+    def run(self, args: Sequence[str], *, input: bytes | None = None,
+            env: dict[str, str] | None = None, check: bool = True) -> bytes:
+        """Run git and return its stdout; a failure raises StoreError with git's message."""
+        proc = subprocess.run(["git", *args], input=input, capture_output=True,
+                              env=self._env(env), check=False)
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit {proc.returncode}"
+            raise StoreError(f"git {args[0]} failed in {self.git_dir}: {detail}")
+        return proc.stdout
+
+    def text(self, args: Sequence[str], *, input: bytes | None = None,
+             env: dict[str, str] | None = None) -> str:
+        """Run git and return its stdout as stripped text."""
+        return self.run(args, input=input, env=env).decode("utf-8", "surrogateescape").strip()
+
+    def popen(self, args: Sequence[str], *, env: dict[str, str] | None = None,
+              stdout: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+        """Start a long-running git process fed through stdin (fast-import, cat-file)."""
+        return subprocess.Popen(["git", *args], stdin=subprocess.PIPE, stdout=stdout,
+                                stderr=subprocess.PIPE, env=self._env(env))
+
+    def rev(self, ref: str) -> str | None:
+        """The commit a ref points at, or None when it does not exist."""
+        out = self.run(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], check=False)
+        return out.decode().strip() or None

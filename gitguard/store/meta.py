@@ -1,0 +1,97 @@
+"""The reserved metadata file: every path's full mode, owner and kind, one line each.
+
+It lives in each snapshot's tree as `.gitguard-meta`, so `chmod 777` or a new owner shows up
+as a diff in plain `git log -p`, and a restore can put modes back. Empty folders, which git
+cannot hold, live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gitguard.model import Entry, Kind, path_bytes, path_str
+
+META_PATH = ".gitguard-meta"
+HEADER = b"# gitguard metadata v1: mode uid gid kind path (f file, d folder, l symlink)\n"
+_KIND_CODE = {Kind.FILE: "f", Kind.DIR: "d", Kind.SYMLINK: "l"}
+_CODE_KIND = {v: k for k, v in _KIND_CODE.items()}
+_ESCAPES = {ord("\n"): b"\\n", ord("\t"): b"\\t", ord("\\"): b"\\\\", ord('"'): b'\\"'}
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the metadata file says of one path."""
+
+    mode: int
+    uid: int
+    gid: int
+    kind: Kind
+
+    def describe(self) -> str:
+        """'0644 33:33', for reports."""
+        return f"{self.mode:04o} {self.uid}:{self.gid}"
+
+
+def quote(path: str) -> bytes:
+    """The path as one line: raw when plain, C-quoted when it has odd bytes."""
+    raw = path_bytes(path)
+    try:
+        raw.decode("utf-8")
+        plain = all(b >= 0x20 and b != 0x7F and b not in b'"\\' for b in raw)
+    except UnicodeDecodeError:
+        plain = False
+    if plain and raw.strip(b" ") == raw:
+        return raw
+    out = bytearray(b'"')
+    for b in raw:
+        if b in _ESCAPES:
+            out += _ESCAPES[b]
+        elif b < 0x20 or b >= 0x7F:
+            out += b"\\%03o" % b
+        else:
+            out.append(b)
+    return bytes(out + b'"')
+
+
+def unquote(text: bytes) -> str:
+    """Inverse of quote."""
+    if not text.startswith(b'"'):
+        return path_str(text)
+    body = text[1:-1]
+    out = bytearray()
+    i = 0
+    simple = {ord("n"): 10, ord("t"): 9, ord("\\"): 92, ord('"'): 34}
+    while i < len(body):
+        b = body[i]
+        if b == 92 and body[i + 1] in simple:
+            out.append(simple[body[i + 1]])
+            i += 2
+        elif b == 92:
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+        else:
+            out.append(b)
+            i += 1
+    return path_str(bytes(out))
+
+
+def encode(entries: Iterable[Entry]) -> bytes:
+    """The metadata file for these entries, sorted by path bytes."""
+    lines = sorted(
+        (path_bytes(e.path), b"%04o %d %d %s " % (e.mode, e.uid, e.gid,
+                                                  _KIND_CODE[e.kind].encode()) + quote(e.path))
+        for e in entries
+    )
+    return HEADER + b"".join(line + b"\n" for _, line in lines)
+
+
+def decode(data: bytes) -> dict[str, Meta]:
+    """Parse a metadata file."""
+    result: dict[str, Meta] = {}
+    for line in data.split(b"\n"):
+        if not line or line.startswith(b"#"):
+            continue
+        mode, uid, gid, kind, raw = line.split(b" ", 4)
+        result[unquote(raw)] = Meta(int(mode, 8), int(uid), int(gid), _CODE_KIND[kind.decode()])
+    return result

@@ -1,0 +1,195 @@
+"""One site's bare repository: layout, lock, scan cache and the journal of runs."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitguard.clock import now
+from gitguard.errors import LockedError, StoreError
+from gitguard.model import Kind, RunRecord
+from gitguard.store.git import Git
+from gitguard.store.objects import BlobReader, commit, ls_tree, move_ref, write_tree
+
+SNAPSHOTS = "refs/heads/snapshots"
+APPROVED = "refs/heads/approved"
+JOURNAL = "refs/heads/journal"
+# The last approved tip gitguard saw verified: a rollback or rewrite of `approved` shows
+# up as a tip that does not descend from it.
+APPROVED_SEEN = "refs/gitguard/approved-seen"
+
+REPO_CONFIG = {
+    "core.protectNTFS": "false",  # Linux servers may have names that NTFS forbids
+    "core.protectHFS": "false",
+    "core.logAllRefUpdates": "always",  # reflogs of every ref, for auditors
+    "receive.denyNonFastForwards": "true",
+    "gc.autoPackLimit": "200",
+    "gpg.format": "ssh",
+}
+
+
+class CachedStat:
+    """What the last scan saw of a file, so an unchanged file is not read again."""
+
+    __slots__ = ("ctime_ns", "kind", "mode", "mtime_ns", "oid", "size")
+
+    def __init__(self, kind: str, size: int, mtime_ns: int, ctime_ns: int, mode: int,
+                 oid: str) -> None:
+        self.kind, self.size, self.mtime_ns, self.ctime_ns = kind, size, mtime_ns, ctime_ns
+        self.mode, self.oid = mode, oid
+
+
+class SiteRepo:
+    """The bare repository `<data_dir>/<site>.git` and gitguard's private state inside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.git = Git(path)
+        self.private = path / "gitguard"
+
+    @classmethod
+    def create(cls, path: Path) -> SiteRepo:
+        """Create the bare repository if needed (idempotent)."""
+        repo = cls(path)
+        if not (path / "HEAD").exists():
+            path.mkdir(parents=True, exist_ok=True)
+            repo.git.run(["init", "--bare", "-q", "-b", "snapshots", str(path)])
+        for key, value in REPO_CONFIG.items():
+            repo.git.run(["config", key, value])
+        repo.private.mkdir(exist_ok=True)
+        return repo
+
+    @classmethod
+    def open(cls, path: Path) -> SiteRepo:
+        """Open an existing repository, or explain that `gitguard init` creates it."""
+        if not (path / "HEAD").is_file():
+            raise StoreError(f"no site repository at {path}: run 'gitguard init' first")
+        repo = cls(path)
+        repo.private.mkdir(exist_ok=True)
+        return repo
+
+    def tmp(self, name: str) -> Path:
+        """A private scratch path inside the repository (never in the site's tree)."""
+        return self.private / f"{name}.{os.getpid()}.{secrets.token_hex(4)}"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Keep two runs off this site; the kernel drops the lock of a killed run."""
+        path = self.private / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                raise LockedError(f"site repository {self.path} is busy: another gitguard run "
+                                  f"(pid {holder}) holds its lock") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    # -- scan cache ----------------------------------------------------------------------
+
+    def load_cache(self, snapshot: str | None) -> dict[str, CachedStat]:
+        """The stat cache, if it describes this snapshot; else empty (everything is read)."""
+        try:
+            data = json.loads((self.private / "scan-cache.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        if snapshot is None or data.get("commit") != snapshot:
+            return {}
+        return {path: CachedStat(*row) for path, row in data["entries"].items()}
+
+    def save_cache(self, snapshot: str, entries: Mapping[str, CachedStat]) -> None:
+        """Write the stat cache atomically."""
+        rows = {p: [c.kind, c.size, c.mtime_ns, c.ctime_ns, c.mode, c.oid]
+                for p, c in entries.items()}
+        tmp = self.tmp("scan-cache")
+        tmp.write_text(json.dumps({"version": 1, "commit": snapshot, "entries": rows}))
+        os.replace(tmp, self.private / "scan-cache.json")
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def journal_append(self, record: RunRecord, files: Mapping[str, bytes] | None = None) -> str:
+        """Commit a run record (and any report files) onto refs/heads/journal."""
+        stamp = record.started.astimezone(UTC)
+        name = f"{stamp:%Y/%m/%d/%H%M%S}-{record.action}-{secrets.token_hex(3)}"
+        payload = dict(asdict(record), started=record.started.isoformat(),
+                       finished=record.finished.isoformat())
+        new_files = {f"runs/{name}.json": json.dumps(payload, indent=1, ensure_ascii=False,
+                                                     default=str).encode()}
+        for fname, data in (files or {}).items():
+            new_files[f"reports/{stamp:%Y/%m/%d}/{fname}"] = data
+        for _ in range(5):
+            parent = self.git.rev(JOURNAL)
+            entries = {p: (m, o) for m, o, p in ls_tree(self.git, parent)} if parent else {}
+            for fname, data in new_files.items():
+                oid = self.git.text(["hash-object", "-w", "--stdin"], input=data)
+                entries[fname] = ("100644", oid)
+            tree = write_tree(self.git, ((m, o, p) for p, (m, o) in entries.items()),
+                              self.tmp("journal-index"))
+            message = f"{record.action} {record.site}: {record.status}\n\n{record.summary}\n"
+            new = commit(self.git, tree, [parent] if parent else [], message)
+            try:
+                move_ref(self.git, JOURNAL, new, parent, f"gitguard {record.action}")
+                return new
+            except StoreError:
+                continue  # someone else appended meanwhile: rebuild on the new tip
+        raise StoreError(f"could not append to the journal of {self.path}")
+
+    def record(self, action: str, site: str, started: datetime, status: str, summary: str,
+               details: dict[str, Any] | None = None,
+               files: Mapping[str, bytes] | None = None) -> str:
+        """Journal a finished run."""
+        return self.journal_append(RunRecord(action=action, site=site, started=started,
+                                             finished=now(), status=status, summary=summary,
+                                             details=details or {}), files)
+
+    def journal_records(self, since: datetime | None = None,
+                        until: datetime | None = None) -> list[RunRecord]:
+        """The run records whose start lies in [since, until), oldest first."""
+        tip = self.git.rev(JOURNAL)
+        if tip is None:
+            return []
+        wanted: list[str] = []
+        for _mode, oid, path in ls_tree(self.git, tip):
+            if path.startswith("runs/") and path.endswith(".json"):
+                wanted.append(oid)
+        records: list[RunRecord] = []
+        with BlobReader(self.git) as reader:
+            for oid in wanted:
+                data: dict[str, Any] = json.loads(reader.read(oid))
+                record = RunRecord(
+                    action=data["action"], site=data["site"],
+                    started=datetime.fromisoformat(data["started"]),
+                    finished=datetime.fromisoformat(data["finished"]),
+                    status=data["status"], summary=data["summary"],
+                    details=data.get("details") or {},
+                )
+                if since and record.started < since:
+                    continue
+                if until and record.started >= until:
+                    continue
+                records.append(record)
+        records.sort(key=lambda r: r.started)
+        return records
+
+    def journal_file(self, path: str) -> bytes | None:
+        """A file kept in the journal's tree (a report), or None."""
+        out = self.git.run(["cat-file", "blob", f"{JOURNAL}:{path}"], check=False)
+        return out or None
+
+
+def kind_of_mode(git_mode: str) -> Kind:
+    """The kind a git tree mode stands for."""
+    return Kind.SYMLINK if git_mode == "120000" else Kind.FILE

@@ -1,0 +1,157 @@
+"""Who may approve, signing approvals, and verifying them. Every check fails closed.
+
+A commit counts as approved only when git verifies its SSH signature against the
+allowed-signers file gitguard writes from `[people]`, AND the fingerprint of the key that made
+it belongs to an approver (role kabag or kasubbag with a signing_key). git's own text output is
+never grepped: the decision rests on `%G?` and `%GF`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gitguard.config import Config, Person
+from gitguard.errors import TrustError
+from gitguard.model import Baseline, Signer
+from gitguard.store.repo import SiteRepo
+
+
+def key_fingerprint(public_key: str) -> str:
+    """The SHA256 fingerprint of an OpenSSH public key line ('ssh-ed25519 AAAA... comment')."""
+    try:
+        blob = base64.b64decode(public_key.split()[1], validate=True)
+    except (IndexError, ValueError):
+        raise TrustError(f"not an SSH public key: {public_key[:40]!r}") from None
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def approvers_by_fingerprint(config: Config) -> dict[str, Person]:
+    """Each approver, keyed by the fingerprint of their signing key."""
+    return {key_fingerprint(p.signing_key): p for p in config.approvers if p.signing_key}
+
+
+def write_allowed_signers(config: Config, repo: SiteRepo) -> Path:
+    """Write the allowed-signers file from [people] (approvers only) and return its path."""
+    lines = [f'{p.key} namespaces="git" {p.signing_key}\n' for p in config.approvers]
+    path = repo.private / "allowed_signers"
+    tmp = repo.tmp("allowed_signers")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _git_trust_args(config: Config, repo: SiteRepo) -> list[str]:
+    signers = write_allowed_signers(config, repo)
+    return ["-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={signers}",
+            "-c", "gpg.ssh.program=ssh-keygen"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one commit's signature."""
+
+    commit: str
+    signer: Signer | None
+    reason: str  # why it failed; empty when it verified
+
+    @property
+    def ok(self) -> bool:
+        """Whether the commit is a verified approval."""
+        return self.signer is not None and not self.reason
+
+
+def check_commit(config: Config, repo: SiteRepo, commit: str) -> Verdict:
+    """Verify a commit's signature and that an approver made it; never raises for a bad one."""
+    out = repo.git.run([*_git_trust_args(config, repo), "log", "-1",
+                        "--format=%G?%x00%GF%x00%GS", commit], check=False)
+    fields = out.decode("utf-8", "replace").strip().split("\0")
+    status, fpr, _principal = (fields + ["", "", ""])[:3]
+    if status == "N":
+        return Verdict(commit, None, "the commit is not signed")
+    if status != "G":
+        meaning = {"B": "the signature is bad", "U": "the signing key is not trusted",
+                   "E": "the signature cannot be checked (unknown key)",
+                   "X": "the signature has expired", "Y": "the signing key has expired",
+                   "R": "the signing key was revoked"}.get(status, f"git says {status!r}")
+        return Verdict(commit, None, f"signature does not verify: {meaning}")
+    person = approvers_by_fingerprint(config).get(fpr)
+    if person is None:
+        return Verdict(commit, None, f"signed by key {fpr}, which is not an approver's")
+    return Verdict(commit, Signer(person=person.key, name=person.name, role=person.role,
+                                  fingerprint=fpr), "")
+
+
+def verify_commit(config: Config, repo: SiteRepo, commit: str) -> Signer:
+    """The approver who signed a commit, or TrustError saying why it does not verify."""
+    verdict = check_commit(config, repo, commit)
+    if verdict.signer is None:
+        raise TrustError(f"commit {commit[:12]}: {verdict.reason}")
+    return verdict.signer
+
+
+def baseline(config: Config, repo: SiteRepo, commit: str, signer: Signer) -> Baseline:
+    """The Baseline record of a verified approved commit."""
+    out = repo.git.text(["log", "-1", "--format=%cI%x00%B", commit])
+    date, _, message = out.partition("\0")
+    return Baseline(commit=commit, signer=signer, date=datetime.fromisoformat(date),
+                    message=message.strip())
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """How approve signs: a key file, or a public key whose private half is in ssh-agent."""
+
+    signing_key: str  # user.signingKey for git: a path, or 'key::ssh-ed25519 AAAA...'
+    public_key: str
+
+
+def signing_key_from_file(path: Path) -> SigningKey:
+    """Use a key file; its public half comes from FILE.pub or from the file itself."""
+    if not path.exists():
+        raise TrustError(f"key file {path} does not exist")
+    pub = Path(str(path) + ".pub")
+    if pub.exists():
+        public = pub.read_text().strip()
+    else:
+        proc = subprocess.run(["ssh-keygen", "-y", "-P", "", "-f", str(path)],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              check=False)
+        if proc.returncode != 0:
+            raise TrustError(f"cannot read the public half of {path}: put it in {pub}")
+        public = proc.stdout.strip()
+    return SigningKey(str(path), public)
+
+
+def signing_key_from_agent(config: Config) -> SigningKey:
+    """The first approver key that ssh-agent holds (hardware sk- keys included)."""
+    if not os.environ.get("SSH_AUTH_SOCK"):
+        raise TrustError("no --key given and no ssh-agent running (SSH_AUTH_SOCK is unset)")
+    proc = subprocess.run(["ssh-add", "-L"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise TrustError("ssh-agent holds no keys: add yours with ssh-add, or pass --key")
+    approvers = approvers_by_fingerprint(config)
+    for line in proc.stdout.splitlines():
+        if key_fingerprint(line) in approvers:
+            return SigningKey(f"key::{line.strip()}", line.strip())
+    raise TrustError("none of the keys in ssh-agent is an approver's signing_key")
+
+
+def approver_for(config: Config, key: SigningKey) -> Person:
+    """The approver this key belongs to, or TrustError naming the fingerprint."""
+    fpr = key_fingerprint(key.public_key)
+    person = approvers_by_fingerprint(config).get(fpr)
+    if person is None:
+        raise TrustError(f"key {fpr} is not an approver's: only people with role kabag or "
+                         "kasubbag and that signing_key in [people] may approve")
+    return person
+
+
+def signing_args(config: Config, repo: SiteRepo, key: SigningKey) -> list[str]:
+    """The git options that make commit-tree sign with this key."""
+    return [*_git_trust_args(config, repo), "-c", f"user.signingKey={key.signing_key}"]
