@@ -400,7 +400,11 @@ class SshRemote:
                 with self.sftp.open(self._abs(path), "rb") as handle:  # type: ignore[arg-type]
                     size = handle.stat().st_size or 0
                     handle.prefetch(size)
-                    data = handle.read(size)
+                    # paramiko joins prefetched blocks quadratically on one big read
+                    parts = []
+                    while chunk := handle.read(CHUNK):
+                        parts.append(chunk)
+                    data = b"".join(parts)
             except FileNotFoundError:
                 failures.add(path, "vanished during the scan")
                 continue
