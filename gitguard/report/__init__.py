@@ -1,0 +1,1 @@
+"""Reports: the id/en text table, Markdown builders, HTML rendering and delivery."""
