@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import NoReturn
 from gitguard import __version__
 from gitguard.config import Config, default_path, load
 from gitguard.errors import ExitCode, GitguardError, UsageError
+from gitguard.model import Status
 
 log = logging.getLogger("gitguard")
 
@@ -37,6 +39,19 @@ def _parser() -> _Parser:
     p = sub.add_parser("mirror", help="back up each site: a snapshot commit when it changed")
     p.add_argument("sites", nargs="*", metavar="SITE")
     p.add_argument("--deep", action="store_true", help="re-read every file, trust no stat")
+    for name, text in (("audit", "compare the newest snapshot with the approved tree"),
+                       ("check", "mirror, then audit: the scheduled job")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("sites", nargs="*", metavar="SITE")
+        p.add_argument("--json", action="store_true", help="one JSON object per site and line")
+        p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                       help="write the state and damage report (Markdown) here")
+    p = sub.add_parser("approve", help="sign a snapshot as the new approved state")
+    p.add_argument("site", metavar="SITE")
+    p.add_argument("-m", "--message", required=True, metavar="MSG")
+    p.add_argument("--key", type=Path, metavar="FILE", help="signing key (default: ssh-agent)")
+    p.add_argument("--snapshot", metavar="REV", help="the snapshot to approve (default: newest)")
+    p.add_argument("--path", nargs="+", metavar="GLOB", help="approve only these paths")
     p = sub.add_parser("log", help="history: snapshots, approvals, runs")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--json", action="store_true")
@@ -54,6 +69,43 @@ def _cmd_mirror(config: Config, args: argparse.Namespace) -> ExitCode:
 
     return _each(config.select(args.sites),
                  lambda site: print(f"{site.name}: {describe(mirror(config, site, args.deep))}"))
+
+
+def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.audit import as_json, audit, render_text
+    from gitguard.actions.check import check
+    from gitguard.clock import now
+    from gitguard.report.markdown import state_report
+
+    run = check if args.command == "check" else audit
+    reports: list[str] = []
+    worst = ExitCode.OK
+    for site in config.select(args.sites):
+        try:
+            result = run(config, site)
+        except GitguardError as exc:
+            _fail(f"{site.name}: {exc}")
+            if args.json:
+                print(json.dumps({"site": site.name, "status": "unknown", "snapshot": None,
+                                  "approved": None, "findings": [], "error": str(exc)}))
+            worst = max(worst, exc.exit_code)
+            continue
+        print(json.dumps(as_json(result), ensure_ascii=False) if args.json
+              else render_text(result))
+        reports.append(state_report(result, config, now()))
+        worst = max(worst, STATUS_EXIT[result.status])
+    if args.output and reports:
+        write_atomic(args.output, "\n\n---\n\n".join(reports))
+    return worst
+
+
+def _cmd_approve(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.approve import approve
+
+    commit = approve(config, config.site(args.site), args.message, key=args.key,
+                     snapshot=args.snapshot, paths=args.path)
+    print(f"{args.site}: approved {commit}")
+    return ExitCode.OK
 
 
 def _cmd_log(config: Config, args: argparse.Namespace) -> ExitCode:
@@ -80,7 +132,24 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], ExitCode]] = {
     "init": _cmd_init,
     "mirror": _cmd_mirror,
     "log": _cmd_log,
+    "audit": _cmd_audit,
+    "check": _cmd_audit,
+    "approve": _cmd_approve,
 }
+
+STATUS_EXIT = {Status.OK: ExitCode.OK, Status.WARNING: ExitCode.WARNING,
+               Status.CRITICAL: ExitCode.CRITICAL, Status.UNKNOWN: ExitCode.UNKNOWN}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file through a temporary name, so a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _fail(message: str) -> None:

@@ -138,8 +138,8 @@ def default_path() -> Path:
 def parse_source(text: str, base: Path) -> Source:
     """An ssh:// URL or a local directory (relative to the config file)."""
     if "://" not in text:
-        path = Path(text).expanduser()
-        return LocalSource(path if path.is_absolute() else base / path)
+        local = Path(text).expanduser()
+        return LocalSource(local if local.is_absolute() else base / local)
     parts = urlsplit(text)
     if parts.scheme != "ssh":
         raise ValueError(f"unsupported scheme {parts.scheme!r}: use ssh:// or a local path")
@@ -237,7 +237,8 @@ def load(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found (use -c FILE or $GITGUARD_CONFIG)") from None
+        raise ConfigError(f"config file {path} not found "
+                          "(use -c FILE or $GITGUARD_CONFIG)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -50,7 +50,8 @@ def parse_schedule(text: str) -> Schedule:
         count = int(m.group(1))
         unit = timedelta(minutes=1) if m.group(2).startswith("minute") else timedelta(hours=1)
         if count < 1 or count * unit > timedelta(days=1):
-            raise ValueError(f"schedule {text!r}: the interval must be between 1 minute and 24 hours")
+            raise ValueError(f"schedule {text!r}: the interval must be between 1 minute "
+                             "and 24 hours")
         return Schedule(text, interval=count * unit)
     if m := _AT.match(words):
         day = None if m.group(1) == "daily" else DAYS.index(m.group(1))

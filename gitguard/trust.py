@@ -18,8 +18,8 @@ from pathlib import Path
 
 from gitguard.config import Config, Person
 from gitguard.errors import TrustError
-from gitguard.model import Baseline, Signer
-from gitguard.store.repo import SiteRepo
+from gitguard.model import Baseline, Reason, Signer
+from gitguard.store.repo import APPROVED, APPROVED_SEEN, SiteRepo
 
 
 def key_fingerprint(public_key: str) -> str:
@@ -71,7 +71,7 @@ def check_commit(config: Config, repo: SiteRepo, commit: str) -> Verdict:
     out = repo.git.run([*_git_trust_args(config, repo), "log", "-1",
                         "--format=%G?%x00%GF%x00%GS", commit], check=False)
     fields = out.decode("utf-8", "replace").strip().split("\0")
-    status, fpr, _principal = (fields + ["", "", ""])[:3]
+    status, fpr, _principal = ([*fields, "", "", ""])[:3]
     if status == "N":
         return Verdict(commit, None, "the commit is not signed")
     if status != "G":
@@ -155,3 +155,54 @@ def approver_for(config: Config, key: SigningKey) -> Person:
 def signing_args(config: Config, repo: SiteRepo, key: SigningKey) -> list[str]:
     """The git options that make commit-tree sign with this key."""
     return [*_git_trust_args(config, repo), "-c", f"user.signingKey={key.signing_key}"]
+
+
+CRITICAL_PROBLEMS = frozenset({"approved_unverified", "approved_rewritten"})
+
+
+@dataclass(frozen=True)
+class BaselineCheck:
+    """What the approved branch can be trusted for right now."""
+
+    baseline: Baseline | None  # the verified state to compare against, if any
+    problems: tuple[Reason, ...]  # why the tip cannot be trusted, or that there is none
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the tip of approved verified and continues the history gitguard saw."""
+        return self.baseline is not None and not self.problems
+
+
+def check_baseline(config: Config, repo: SiteRepo) -> BaselineCheck:
+    """Verify the approved tip and its descent from the last tip seen; fail closed.
+
+    When the tip fails, the last verified tip gitguard saw still serves as the comparison
+    baseline (so the damage shows), but the problem is critical and restore refuses.
+    """
+    tip = repo.git.rev(APPROVED)
+    seen = repo.git.rev(APPROVED_SEEN)
+    if tip is None and seen is None:
+        return BaselineCheck(None, (Reason("no_baseline"),))
+    problems: list[Reason] = []
+    if tip is None:
+        problems.append(Reason("approved_rewritten", "nothing (the branch was deleted)"))
+    else:
+        verdict = check_commit(config, repo, tip)
+        if not verdict.ok:
+            problems.append(Reason("approved_unverified", f"{tip[:12]}: {verdict.reason}"))
+        if seen is not None and seen != tip and not _descends(repo, seen, tip):
+            problems.append(Reason("approved_rewritten", tip[:12]))
+        if not problems and verdict.signer is not None:
+            repo.git.run(["update-ref", "-m", "gitguard: approved tip verified",
+                          APPROVED_SEEN, tip])
+            return BaselineCheck(baseline(config, repo, tip, verdict.signer), ())
+    fallback = check_commit(config, repo, seen) if seen is not None else None
+    if fallback is not None and fallback.signer is not None:
+        return BaselineCheck(baseline(config, repo, fallback.commit, fallback.signer),
+                             tuple(problems))
+    return BaselineCheck(None, tuple(problems))
+
+
+def _descends(repo: SiteRepo, ancestor: str, commit: str) -> bool:
+    """Whether `ancestor` is in the history of `commit`."""
+    return repo.git.ok(["merge-base", "--is-ancestor", ancestor, commit])

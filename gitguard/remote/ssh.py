@@ -19,7 +19,7 @@ import tarfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import paramiko
 from paramiko import sftp as sftp_proto
@@ -262,26 +262,30 @@ class SshRemote:
                 target=path_str(target) if kind is Kind.SYMLINK else None))
         return entries
 
+    def _request(self, command: int, *args: object) -> paramiko.Message:
+        """One raw SFTP request: paramiko's public calls decode names as strict UTF-8."""
+        _, msg = self.sftp._request(command, *args)  # type: ignore[attr-defined]
+        return msg  # type: ignore[no-any-return]
+
     def _listdir(self, path: bytes) -> list[tuple[bytes, paramiko.SFTPAttributes]]:
         """READDIR with names kept as bytes (paramiko's listdir_attr decodes them strictly)."""
-        sftp = self.sftp
-        _, msg = sftp._request(sftp_proto.CMD_OPENDIR, path)
+        msg = self._request(sftp_proto.CMD_OPENDIR, path)
         handle = msg.get_binary()
         result: list[tuple[bytes, paramiko.SFTPAttributes]] = []
         try:
             while True:
                 try:
-                    _, msg = sftp._request(sftp_proto.CMD_READDIR, handle)
+                    msg = self._request(sftp_proto.CMD_READDIR, handle)
                 except EOFError:
                     break
                 for _ in range(msg.get_int()):
                     name = msg.get_binary()
                     msg.get_binary()  # the long name, unused
-                    attrs = paramiko.SFTPAttributes._from_msg(msg)
+                    attrs = paramiko.SFTPAttributes._from_msg(msg)  # type: ignore[attr-defined]
                     if name not in (b".", b".."):
                         result.append((name, attrs))
         finally:
-            sftp._request(sftp_proto.CMD_CLOSE, handle)
+            self._request(sftp_proto.CMD_CLOSE, handle)
         return result
 
     def _scan_sftp(self, exclude: PathSet) -> list[Entry]:
@@ -325,7 +329,7 @@ class SshRemote:
         return entries
 
     def _readlink(self, path: str) -> str:
-        _, msg = self.sftp._request(sftp_proto.CMD_READLINK, self._abs(path))
+        msg = self._request(sftp_proto.CMD_READLINK, self._abs(path))
         if msg.get_int() != 1:
             raise ScanError(f"{printable(path)}: unexpected READLINK answer")
         return path_str(msg.get_binary())
@@ -374,7 +378,7 @@ class SshRemote:
                 seen.add(name)
                 handle = archive.extractfile(member)
                 assert handle is not None
-                yield Content(name, member.size, iter(lambda h=handle: h.read(CHUNK), b""))
+                yield Content(name, member.size, _chunks(handle))
         feeder.join()
         status = chan.recv_exit_status()
         errors = b""
@@ -397,7 +401,7 @@ class SshRemote:
         failures = FailureList()
         for path in paths:
             try:
-                with self.sftp.open(self._abs(path), "rb") as handle:  # type: ignore[arg-type]
+                with self.sftp.open(self._abs(path), "rb") as handle:
                     size = handle.stat().st_size or 0
                     handle.prefetch(size)
                     # paramiko joins prefetched blocks quadratically on one big read
@@ -413,6 +417,11 @@ class SshRemote:
                 continue
             yield Content(path, len(data), (data,))
         failures.raise_if_any()
+
+
+def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while chunk := handle.read(CHUNK):
+        yield chunk
 
 
 def _tar_reason(errors: bytes, path: str) -> str:

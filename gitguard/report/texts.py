@@ -463,6 +463,21 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "This activity report is submitted to the Head of Department for review and "
               "appropriate use.",
     },
+    # --- reasons the audit itself gives (detect's live in reasons.py) -------------------
+    "reason.unapproved_change": {"id": "perubahan yang tidak tercakup persetujuan bertanda tangan",
+                                 "en": "change not covered by a signed approval"},
+    "reason.allowed_new": {"id": "berkas baru yang diizinkan aturan allow_new",
+                           "en": "new file allowed by an allow_new rule"},
+    "reason.no_baseline": {"id": "belum ada keadaan acuan (baseline) yang disetujui",
+                           "en": "no approved baseline yet"},
+    "reason.approved_unverified": {
+        "id": "ujung cabang approved tidak terverifikasi: {detail}",
+        "en": "the approved tip does not verify: {detail}"},
+    "reason.approved_rewritten": {
+        "id": "cabang approved dipindahkan ke {detail}, yang bukan turunan keadaan acuan "
+              "terakhir yang tercatat (riwayat dimundurkan atau ditulis ulang)",
+        "en": "approved was moved to {detail}, which does not descend from the last approved "
+              "state gitguard saw (a rollback or rewrite)"},
     # --- e-mail subjects -----------------------------------------------------------------
     "subject.state": {"id": "[{status}] Laporan Keadaan dan Kerusakan Website {site}",
                       "en": "[{status}] Website State and Damage Report: {site}"},

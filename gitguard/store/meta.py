@@ -7,7 +7,7 @@ cannot hold, live here too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gitguard.model import Entry, Kind, path_bytes, path_str
@@ -76,12 +76,17 @@ def unquote(text: bytes) -> str:
     return path_str(bytes(out))
 
 
-def encode(entries: Iterable[Entry]) -> bytes:
-    """The metadata file for these entries, sorted by path bytes."""
+def of_entries(entries: Iterable[Entry]) -> dict[str, Meta]:
+    """The metadata of a scan's entries."""
+    return {e.path: Meta(e.mode, e.uid, e.gid, e.kind) for e in entries}
+
+
+def encode(metas: Mapping[str, Meta]) -> bytes:
+    """The metadata file, sorted by path bytes."""
     lines = sorted(
-        (path_bytes(e.path), b"%04o %d %d %s " % (e.mode, e.uid, e.gid,
-                                                  _KIND_CODE[e.kind].encode()) + quote(e.path))
-        for e in entries
+        (path_bytes(path), b"%04o %d %d %s " % (m.mode, m.uid, m.gid,
+                                                _KIND_CODE[m.kind].encode()) + quote(path))
+        for path, m in metas.items()
     )
     return HEADER + b"".join(line + b"\n" for _, line in lines)
 

@@ -78,11 +78,15 @@ class BlobWriter:
         for _ in range(units):
             self._budget.acquire()
         future = self._pool.submit(self._write, path, header, data)
-        future.add_done_callback(lambda _f: [self._budget.release() for _ in range(units)])
+        future.add_done_callback(lambda _f: self._release(units))
         self._pending.append(future)
         if len(self._pending) > 256:
             self._drain(keep=64)
         return oid
+
+    def _release(self, units: int) -> None:
+        for _ in range(units):
+            self._budget.release()
 
     @staticmethod
     def _write(path: Path, header: bytes, data: bytes) -> None:
@@ -174,13 +178,13 @@ def write_tree(git: Git, entries: Iterable[tuple[str, str, str]], index: Path) -
 
 
 def commit(git: Git, tree: str, parents: Iterable[str], message: str,
-           sign_with: Iterable[str] = ()) -> str:
+           sign_with: Iterable[str] = (), env: dict[str, str] | None = None) -> str:
     """Create a commit object and return its id; `sign_with` (git -c options) signs it."""
     options = list(sign_with)
     args = [*options, "commit-tree", *(["-S"] if options else []), tree]
     for parent in parents:
         args += ["-p", parent]
-    return git.text(args, input=message.encode("utf-8"))
+    return git.text(args, input=message.encode("utf-8"), env=env)
 
 
 def move_ref(git: Git, ref: str, new: str, old: str | None, reason: str) -> None:

@@ -83,7 +83,7 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
             oids[entry.path] = oid
             new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
                                                entry.ctime_ns, entry.mode, oid)
-        meta_data = meta.encode(entries)
+        meta_data = meta.encode(meta.of_entries(entries))
         meta_oid = writer.add_bytes(meta_data)
 
     new_tree = {e.path: (e.git_mode, oids[e.path]) for e in entries if e.kind is not Kind.DIR}

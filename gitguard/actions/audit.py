@@ -1,0 +1,119 @@
+"""`gitguard audit`: the newest snapshot against the signed approved tree."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from gitguard.clock import now
+from gitguard.config import Config, Site
+from gitguard.errors import StoreError
+from gitguard.findings import findings
+from gitguard.model import SEVERITY_RANK, AuditResult, Severity, Snapshot, Status
+from gitguard.policy import Policy
+from gitguard.report.markdown import state_report
+from gitguard.report.texts import describe
+from gitguard.store.objects import BlobReader
+from gitguard.store.repo import SNAPSHOTS, SiteRepo
+from gitguard.store.tree import read_state
+from gitguard.trust import CRITICAL_PROBLEMS, check_baseline
+
+
+def audit(config: Config, site: Site) -> AuditResult:
+    """Take the lock, audit the site, journal the run."""
+    repo = SiteRepo.open(config.repo_path(site))
+    with repo.lock():
+        return audit_locked(config, site, repo)
+
+
+def snapshot_info(repo: SiteRepo, commit: str) -> Snapshot:
+    """The Snapshot record of a backup commit."""
+    date, _, message = repo.git.text(["log", "-1", "--format=%cI%x00%B", commit]).partition("\0")
+    return Snapshot(commit=commit, date=datetime.fromisoformat(date), message=message.strip())
+
+
+def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str) -> AuditResult:
+    """Compare a snapshot with the trusted baseline: findings, problems and the status."""
+    check = check_baseline(config, repo)
+    found = []
+    if check.baseline is not None:
+        with BlobReader(repo.git) as reader:
+            found = findings(read_state(repo.git, check.baseline.commit),
+                             read_state(repo.git, snapshot), Policy.for_site(site), reader)
+    worst = max((SEVERITY_RANK[f.severity] for f in found), default=0)
+    if any(p.code in CRITICAL_PROBLEMS for p in check.problems) or worst == 2:
+        status = Status.CRITICAL
+    elif check.problems or worst == 1:
+        status = Status.WARNING
+    else:
+        status = Status.OK
+    return AuditResult(site=site.name, status=status, snapshot=snapshot_info(repo, snapshot),
+                       baseline=check.baseline, findings=tuple(found),
+                       problems=check.problems)
+
+
+def audit_locked(config: Config, site: Site, repo: SiteRepo,
+                 action: str = "audit") -> AuditResult:
+    """Audit a site whose lock the caller holds; journal the result (and the damage report)."""
+    started = now()
+    snapshot = repo.git.rev(SNAPSHOTS)
+    if snapshot is None:
+        raise StoreError(f"site {site.name} has no snapshot yet: run 'gitguard mirror' first")
+    result = assess(config, site, repo, snapshot)
+    files = {}
+    if result.status is not Status.OK:
+        files[f"state-{site.name}-{started:%Y%m%dT%H%M%SZ}.md"] = \
+            state_report(result, config, started).encode("utf-8")
+    repo.record(action, site.name, started, result.status.value, summary(result), {
+        "status": result.status.value, "snapshot": snapshot,
+        "approved": result.baseline.commit if result.baseline else None,
+        **{sev.value: sum(1 for f in result.findings if f.severity is sev) for sev in Severity},
+        "problems": [p.code for p in result.problems]}, files)
+    return result
+
+
+def summary(result: AuditResult) -> str:
+    """One line: the status and the counts."""
+    counts = ", ".join(f"{sum(1 for f in result.findings if f.severity is sev)} {sev.value}"
+                       for sev in (Severity.CRITICAL, Severity.WARNING, Severity.INFO))
+    base = (f"approved {result.baseline.commit[:12]} by {result.baseline.signer.name}"
+            if result.baseline else "no trusted baseline")
+    snap = result.snapshot.commit[:12] if result.snapshot else "none"
+    return f"{result.status.value.upper()}: {counts}; snapshot {snap}; {base}"
+
+
+def render_text(result: AuditResult, limit: int = 40) -> str:
+    """The short human summary for stdout."""
+    lines = [f"{result.site}: {summary(result)}"]
+    lines += [f"  problem: {describe(p, 'en')}" for p in result.problems]
+    shown = [f for f in result.findings if f.severity is not Severity.INFO]
+    shown.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.path))
+    for finding in shown[:limit]:
+        why = "; ".join(describe(r, "en") for r in finding.reasons)
+        lines.append(f"  {finding.severity.value:8} {finding.change.value:8} "
+                     f"{json.dumps(finding.path, ensure_ascii=False)[1:-1]}  {why}")
+    if len(shown) > limit:
+        lines.append(f"  ... and {len(shown) - limit} more (see --json or -o FILE)")
+    return "\n".join(lines)
+
+
+def as_json(result: AuditResult) -> dict[str, Any]:
+    """DESIGN.md's audit object."""
+    base = result.baseline
+    return {
+        "site": result.site,
+        "status": result.status.value,
+        "snapshot": result.snapshot.commit if result.snapshot else None,
+        "approved": base.commit if base else None,
+        "baseline": {"commit": base.commit, "signer": base.signer.name,
+                     "role": base.signer.role, "fingerprint": base.signer.fingerprint,
+                     "date": base.date.isoformat()} if base else None,
+        "problems": [{"code": p.code, "reason": describe(p, "en")} for p in result.problems],
+        "findings": [{"path": f.path, "change": f.change.value, "severity": f.severity.value,
+                      "reasons": [describe(r, "en") for r in f.reasons],
+                      "codes": [r.code for r in f.reasons],
+                      "old_blob": f.old_blob, "new_blob": f.new_blob,
+                      "old_mode": f.old_mode, "new_mode": f.new_mode}
+                     for f in result.findings],
+    }

@@ -1,0 +1,119 @@
+"""Turn the difference between the approved tree and a snapshot into findings."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from gitguard.detect import Side, critical_reasons
+from gitguard.model import Change, Finding, Kind, Reason, Severity
+from gitguard.policy import Policy
+from gitguard.store.objects import BlobReader
+from gitguard.store.tree import TreeState
+
+DIFF_LINES = 120
+TEXT_LIMIT = 2 << 20
+UNAPPROVED = Reason("unapproved_change")
+ALLOWED_NEW = Reason("allowed_new")
+
+
+def changed_paths(approved: TreeState, snapshot: TreeState,
+                  policy: Policy) -> Iterator[tuple[str, Change]]:
+    """Every path whose content, kind, mode or owner differs, with what changed."""
+    paths = set(approved.files) | set(snapshot.files) | set(approved.meta) | set(snapshot.meta)
+    for path in sorted(paths):
+        if policy.excluded(path):
+            continue
+        old_kind, new_kind = approved.kind(path), snapshot.kind(path)
+        if old_kind is None and new_kind is None:
+            continue
+        if old_kind is None:
+            change: Change | None = Change.ADDED
+        elif new_kind is None:
+            change = Change.DELETED
+        elif old_kind is not new_kind:
+            change = Change.TYPE
+        elif approved.files.get(path) != snapshot.files.get(path):
+            change = Change.MODIFIED
+        elif approved.meta.get(path) != snapshot.meta.get(path):
+            change = Change.MODE
+        else:
+            change = None
+        if change is not None and not _folder_noise(path, change, old_kind, new_kind,
+                                                    approved, snapshot):
+            yield path, change
+
+
+def _folder_noise(path: str, change: Change, old_kind: Kind | None, new_kind: Kind | None,
+                  approved: TreeState, snapshot: TreeState) -> bool:
+    """A folder added or removed together with files in it says nothing the files don't."""
+    if change not in (Change.ADDED, Change.DELETED) or Kind.DIR not in (old_kind, new_kind):
+        return False
+    side = snapshot if change is Change.ADDED else approved
+    prefix = path + "/"
+    return any(p.startswith(prefix) for p in side.files)
+
+
+def _side(state: TreeState, path: str, reader: BlobReader) -> Side | None:
+    kind = state.kind(path)
+    if kind is None:
+        return None
+    info = state.meta.get(path)
+    mode = info.mode if info else 0
+    entry = state.files.get(path)
+    if kind is Kind.DIR or entry is None:
+        return Side(kind=kind, mode=mode, data=None, target=None)
+    data = reader.read(entry[1])
+    if kind is Kind.SYMLINK:
+        return Side(kind=kind, mode=mode, data=None,
+                    target=data.decode("utf-8", "surrogateescape"))
+    return Side(kind=kind, mode=mode, data=data, target=None)
+
+
+def _text(data: bytes | None) -> list[str] | None:
+    if data is None or len(data) > TEXT_LIMIT or b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", "replace").splitlines(keepends=True)
+
+
+def unified_diff(path: str, old: Side | None, new: Side | None) -> str | None:
+    """A unified diff of two text sides, cut after DIFF_LINES lines; None for binaries."""
+    old_lines = _text(old.data) if old else []
+    new_lines = _text(new.data) if new else []
+    if old_lines is None or new_lines is None:
+        return None
+    lines = list(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}"))
+    if not lines:
+        return None
+    cut = len(lines) > DIFF_LINES
+    body = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
+    return body + (f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if cut else "")
+
+
+def findings(approved: TreeState, snapshot: TreeState, policy: Policy,
+             reader: BlobReader) -> list[Finding]:
+    """Every unapproved change, graded: critical by detect, info by allow_new, else warning."""
+    result: list[Finding] = []
+    for path, change in changed_paths(approved, snapshot, policy):
+        old, new = _side(approved, path, reader), _side(snapshot, path, reader)
+        reasons = critical_reasons(path, change, old, new)
+        if reasons:
+            severity = Severity.CRITICAL
+        elif (change is Change.ADDED and new is not None and new.kind is Kind.FILE
+              and policy.allowed_new(path)):
+            # allow_new covers only new files, and never one that detect calls critical.
+            severity, reasons = Severity.INFO, [ALLOWED_NEW]
+        else:
+            severity, reasons = Severity.WARNING, [UNAPPROVED]
+        old_meta, new_meta = approved.meta.get(path), snapshot.meta.get(path)
+        old_file, new_file = approved.files.get(path), snapshot.files.get(path)
+        result.append(Finding(
+            path=path, change=change, severity=severity, reasons=tuple(reasons),
+            old_blob=old_file[1] if old_file else None,
+            new_blob=new_file[1] if new_file else None,
+            old_mode=old_meta.describe() if old_meta else None,
+            new_mode=new_meta.describe() if new_meta else None,
+            diff=unified_diff(path, old, new) if change is not Change.MODE else None,
+            size=len(new.data) if new and new.data is not None else None,
+        ))
+    return result
