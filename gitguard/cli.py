@@ -52,6 +52,14 @@ def _parser() -> _Parser:
     p.add_argument("--key", type=Path, metavar="FILE", help="signing key (default: ssh-agent)")
     p.add_argument("--snapshot", metavar="REV", help="the snapshot to approve (default: newest)")
     p.add_argument("--path", nargs="+", metavar="GLOB", help="approve only these paths")
+    p = sub.add_parser("restore", help="make the server equal to the approved tree")
+    p.add_argument("site", metavar="SITE")
+    p.add_argument("--to", metavar="REV", help="an older verified approved commit")
+    p.add_argument("--path", nargs="+", metavar="GLOB", help="restore only these paths")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = sub.add_parser("verify", help="rescan and confirm the server equals the approved tree")
+    p.add_argument("site", metavar="SITE")
     p = sub.add_parser("log", help="history: snapshots, approvals, runs")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--json", action="store_true")
@@ -108,6 +116,38 @@ def _cmd_approve(config: Config, args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _cmd_restore(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.restore import ask, describe_plan, restore
+
+    result, plan = restore(config, config.site(args.site), rev=args.to, paths=args.path,
+                           dry_run=args.dry_run, confirm=None if args.yes else ask)
+    if result is None:
+        print(describe_plan(plan))
+        if plan.steps and not args.dry_run:
+            print(f"{args.site}: restore cancelled; nothing on the server was changed")
+        return ExitCode.OK
+    print(f"{args.site}: restored {len(result.paths)} path(s) to {result.approved[:12]}; "
+          f"evidence kept in snapshot {(result.evidence or '')[:12]}")
+    if result.verified:
+        print(f"{args.site}: verified: the site equals the approved tree")
+        return ExitCode.OK
+    _fail(f"{args.site}: verification failed, still different: "
+          + ", ".join(result.still_different[:20]))
+    return ExitCode.CRITICAL
+
+
+def _cmd_verify(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.verify import differing, verify
+
+    differ = differing(verify(config, config.site(args.site)))
+    if not differ:
+        print(f"{args.site}: verified: the site equals the approved tree")
+        return ExitCode.OK
+    print(f"{args.site}: {len(differ)} path(s) differ from the approved tree:")
+    print("\n".join(f"  {p}" for p in differ))
+    return ExitCode.CRITICAL
+
+
 def _cmd_log(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.log import history, render
 
@@ -135,6 +175,8 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], ExitCode]] = {
     "audit": _cmd_audit,
     "check": _cmd_audit,
     "approve": _cmd_approve,
+    "restore": _cmd_restore,
+    "verify": _cmd_verify,
 }
 
 STATUS_EXIT = {Status.OK: ExitCode.OK, Status.WARNING: ExitCode.WARNING,

@@ -17,9 +17,12 @@ UNAPPROVED = Reason("unapproved_change")
 ALLOWED_NEW = Reason("allowed_new")
 
 
-def changed_paths(approved: TreeState, snapshot: TreeState,
-                  policy: Policy) -> Iterator[tuple[str, Change]]:
-    """Every path whose content, kind, mode or owner differs, with what changed."""
+def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
+                  folders: bool = False) -> Iterator[tuple[str, Change]]:
+    """Every path whose content, kind, mode or owner differs, with what changed.
+
+    A folder added or removed together with files in it is left out unless `folders`.
+    """
     paths = set(approved.files) | set(snapshot.files) | set(approved.meta) | set(snapshot.meta)
     for path in sorted(paths):
         if policy.excluded(path):
@@ -33,15 +36,23 @@ def changed_paths(approved: TreeState, snapshot: TreeState,
             change = Change.DELETED
         elif old_kind is not new_kind:
             change = Change.TYPE
-        elif approved.files.get(path) != snapshot.files.get(path):
+        elif _content(approved, path) != _content(snapshot, path):
             change = Change.MODIFIED
-        elif approved.meta.get(path) != snapshot.meta.get(path):
+        elif (approved.meta.get(path) != snapshot.meta.get(path)
+              or approved.files.get(path) != snapshot.files.get(path)):
+            # Same content, other permissions (git's executable bit included): chmod 777.
             change = Change.MODE
         else:
             change = None
-        if change is not None and not _folder_noise(path, change, old_kind, new_kind,
-                                                    approved, snapshot):
+        if change is not None and (folders or not _folder_noise(path, change, old_kind,
+                                                                new_kind, approved, snapshot)):
             yield path, change
+
+
+def _content(state: TreeState, path: str) -> str | None:
+    """The object id of a file's content or a link's target (None for folders)."""
+    entry = state.files.get(path)
+    return entry[1] if entry else None
 
 
 def _folder_noise(path: str, change: Change, old_kind: Kind | None, new_kind: Kind | None,

@@ -10,14 +10,14 @@ from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import StoreError
 from gitguard.findings import findings
-from gitguard.model import SEVERITY_RANK, AuditResult, Severity, Snapshot, Status
+from gitguard.model import SEVERITY_RANK, AuditResult, Baseline, Severity, Snapshot, Status
 from gitguard.policy import Policy
 from gitguard.report.markdown import state_report
 from gitguard.report.texts import describe
 from gitguard.store.objects import BlobReader
 from gitguard.store.repo import SNAPSHOTS, SiteRepo
 from gitguard.store.tree import read_state
-from gitguard.trust import CRITICAL_PROBLEMS, check_baseline
+from gitguard.trust import CRITICAL_PROBLEMS, BaselineCheck, check_baseline
 
 
 def audit(config: Config, site: Site) -> AuditResult:
@@ -33,9 +33,11 @@ def snapshot_info(repo: SiteRepo, commit: str) -> Snapshot:
     return Snapshot(commit=commit, date=datetime.fromisoformat(date), message=message.strip())
 
 
-def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str) -> AuditResult:
-    """Compare a snapshot with the trusted baseline: findings, problems and the status."""
-    check = check_baseline(config, repo)
+def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
+           target: Baseline | None = None) -> AuditResult:
+    """Compare a snapshot with the trusted baseline (or a verified target): findings,
+    problems and the status."""
+    check = BaselineCheck(target, ()) if target else check_baseline(config, repo)
     found = []
     if check.baseline is not None:
         with BlobReader(repo.git) as reader:

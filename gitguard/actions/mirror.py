@@ -54,7 +54,7 @@ def describe(outcome: SnapshotOutcome) -> str:
     """One line for stdout and the journal."""
     if outcome.commit is None:
         return f"unchanged (snapshot {(outcome.tip or '')[:12]}, {outcome.files} files)"
-    extra = ", modes or owners changed" if outcome.meta_changed else ""
+    extra = f", {outcome.meta_changed} mode or owner changes" if outcome.meta_changed else ""
     return (f"snapshot {outcome.commit[:12]}: {outcome.added} added, {outcome.modified} "
             f"modified, {outcome.deleted} deleted{extra} ({outcome.files} files, "
             f"{outcome.read} read, {outcome.bytes_read / 1e6:.1f} MB)")

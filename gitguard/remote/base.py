@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from gitguard.errors import ScanError
 from gitguard.model import Entry, printable
+from gitguard.plan import Step
 from gitguard.policy import PathSet
 from gitguard.store.meta import META_PATH
 
@@ -38,8 +40,25 @@ class Remote(Protocol):
         """The contents of these regular files, in any order; ScanError names the failures
         after everything readable was yielded."""
 
+    def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+        """Carry out a restore plan, each file atomically, never through a symlink; return
+        the steps that failed (the others are done)."""
+
     def close(self) -> None:
         """Release the connection."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A restore step the server refused."""
+
+    path: str
+    why: str
+
+
+def temp_name() -> str:
+    """A temporary file name for an atomic replace in the same folder."""
+    return f".gitguard-{secrets.token_hex(6)}.tmp"
 
 
 def skipped(path: str, exclude: PathSet) -> bool:
@@ -68,3 +87,14 @@ class FailureList:
         more = f" (and {len(self.failures) - 10} more)" if len(self.failures) > 10 else ""
         raise ScanError(f"{len(self.failures)} file(s) could not be read, nothing was "
                         f"committed: {shown}{more}")
+
+
+class UnsafePath(Exception):
+    """A folder on the way to a path is a symlink or not a folder: never go through it."""
+
+
+def why(exc: BaseException) -> str:
+    """The short reason of an OS or safety error, for a restore's failure list."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)

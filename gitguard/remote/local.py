@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from gitguard.errors import ScanError
 from gitguard.model import Entry, Kind, path_bytes, path_str, printable
+from gitguard.plan import Action, Step
 from gitguard.policy import PathSet
-from gitguard.remote.base import CHUNK, Content, FailureList, skipped
+from gitguard.remote.base import (
+    CHUNK,
+    Content,
+    Failure,
+    FailureList,
+    UnsafePath,
+    skipped,
+    temp_name,
+    why,
+)
 
 _KINDS = {stat.S_IFREG: Kind.FILE, stat.S_IFDIR: Kind.DIR, stat.S_IFLNK: Kind.SYMLINK}
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -80,20 +91,6 @@ class LocalRemote:
                             + "; ".join(unreadable[:10]))
         return entries
 
-    def _open_parent(self, root: int, path: str) -> tuple[int, str]:
-        """A descriptor of the path's folder, reached without following any symlink."""
-        parts = path.split("/")
-        fd = os.dup(root)
-        try:
-            for part in parts[:-1]:
-                nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
-                os.close(fd)
-                fd = nxt
-        except OSError:
-            os.close(fd)
-            raise
-        return fd, parts[-1]
-
     def read(self, paths: Sequence[str]) -> Iterator[Content]:
         """Read each file through O_NOFOLLOW descriptors; name every failure at the end."""
         failures = FailureList()
@@ -102,6 +99,9 @@ class LocalRemote:
             for path in paths:
                 try:
                     data = self._read_one(root, path)
+                except UnsafePath as exc:
+                    failures.add(path, str(exc))
+                    continue
                 except OSError as exc:
                     why = ("vanished during the scan" if exc.errno == errno.ENOENT
                            else "is no longer a regular file" if exc.errno in (errno.ELOOP,
@@ -115,7 +115,7 @@ class LocalRemote:
         failures.raise_if_any()
 
     def _read_one(self, root: int, path: str) -> bytes:
-        parent, name = self._open_parent(root, path)
+        parent, name = _walk_to_parent(root, path)
         try:
             fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
         finally:
@@ -130,5 +130,113 @@ class LocalRemote:
         finally:
             os.close(fd)
 
+    def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+        """Carry out a restore plan (see apply_local)."""
+        return apply_local(self.root, steps, blob)
+
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _walk_to_parent(root: int, path: str) -> tuple[int, str]:
+    """A descriptor of the path's folder, each step O_NOFOLLOW: a symlinked folder stops it."""
+    parts = path.split("/")
+    fd = os.dup(root)
+    for part in parts[:-1]:
+        try:
+            nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise UnsafePath(f"folder {printable(part)!r} on the way is a symlink or not "
+                                 "a folder") from None
+            raise
+        os.close(fd)
+        fd = nxt
+    return fd, parts[-1]
+
+
+def _remove_tree(parent: int, name: str) -> None:
+    """Remove a file, link or folder below `parent` without following any link."""
+    st = os.lstat(name, dir_fd=parent)
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=parent)
+        return
+    fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    try:
+        for child in os.listdir(fd):
+            _remove_tree(fd, child)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
+
+
+def _set_owner(parent: int, name: str, uid: int, gid: int) -> None:
+    """Put the owner back where this account may; an unprivileged account may not."""
+    if uid < 0:
+        return
+    st = os.lstat(name, dir_fd=parent)
+    if (st.st_uid, st.st_gid) != (uid, gid):
+        with contextlib.suppress(PermissionError):
+            os.chown(name, uid, gid, dir_fd=parent, follow_symlinks=False)
+
+
+def apply_local(root_path: Path, steps: Sequence[Step],
+                blob: Callable[[str], bytes]) -> list[Failure]:
+    """Carry out a restore plan on a local docroot through O_NOFOLLOW descriptors."""
+    failures: list[Failure] = []
+    root = os.open(root_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for step in steps:
+            try:
+                parent, name = _walk_to_parent(root, step.path)
+            except (OSError, UnsafePath) as exc:
+                failures.append(Failure(step.path, why(exc)))
+                continue
+            try:
+                _apply_step(parent, name, step, blob)
+            except (OSError, UnsafePath) as exc:
+                failures.append(Failure(step.path, why(exc)))
+            finally:
+                os.close(parent)
+    finally:
+        os.close(root)
+    return failures
+
+
+def _apply_step(parent: int, name: str, step: Step, blob: Callable[[str], bytes]) -> None:
+    if step.action is Action.REMOVE:
+        with contextlib.suppress(FileNotFoundError):
+            _remove_tree(parent, name)
+    elif step.action is Action.MKDIR:
+        os.mkdir(name, 0o700, dir_fd=parent)
+        _set_owner(parent, name, step.uid, step.gid)
+    elif step.action is Action.CHMOD:
+        if stat.S_ISLNK(os.lstat(name, dir_fd=parent).st_mode):
+            return  # a link has no mode of its own
+        os.chmod(name, step.mode, dir_fd=parent)
+        _set_owner(parent, name, step.uid, step.gid)
+    else:
+        assert step.oid is not None
+        data = blob(step.oid)
+        tmp = temp_name()
+        try:
+            if step.action is Action.LINK:
+                os.symlink(data, tmp, dir_fd=parent)
+            else:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o600, dir_fd=parent)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    os.fchmod(fd, step.mode)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            _set_owner(parent, tmp, step.uid, step.gid)
+            os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=parent)
+            raise

@@ -9,6 +9,7 @@ Two paths, chosen by a probe at connect time:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import logging
@@ -17,7 +18,7 @@ import socket
 import stat
 import tarfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,8 +28,18 @@ from paramiko import sftp as sftp_proto
 from gitguard.config import Site, SshSource
 from gitguard.errors import HostKeyError, ScanError, SourceError
 from gitguard.model import Entry, Kind, path_bytes, path_str, printable
+from gitguard.plan import Action, Step
 from gitguard.policy import PathSet
-from gitguard.remote.base import CHUNK, Content, FailureList, skipped
+from gitguard.remote.base import (
+    CHUNK,
+    Content,
+    Failure,
+    FailureList,
+    UnsafePath,
+    skipped,
+    temp_name,
+    why,
+)
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +344,95 @@ class SshRemote:
         if msg.get_int() != 1:
             raise ScanError(f"{printable(path)}: unexpected READLINK answer")
         return path_str(msg.get_binary())
+
+    # -- restore -------------------------------------------------------------------------
+
+    def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+        """Carry out a restore plan over SFTP, checking every folder on the way with lstat."""
+        failures: list[Failure] = []
+        self._checked: set[str] = set()
+        try:
+            for step in steps:
+                try:
+                    self._check_parents(step.path)
+                    self._apply_step(step, blob)
+                except (OSError, UnsafePath) as exc:
+                    failures.append(Failure(step.path, why(exc)))
+        except (paramiko.SSHException, EOFError) as exc:
+            raise SourceError(f"{self.description}: connection lost during the restore "
+                              f"(run it again to finish; every file is old or new): {exc}"
+                              ) from None
+        return failures
+
+    def _lstat(self, path: str) -> paramiko.SFTPAttributes:
+        msg = self._request(sftp_proto.CMD_LSTAT, self._abs(path))
+        return paramiko.SFTPAttributes._from_msg(msg)  # type: ignore[attr-defined, no-any-return]
+
+    def _check_parents(self, path: str) -> None:
+        """Refuse to go through a folder that is a symlink (SFTP opens would follow it)."""
+        parts = path.split("/")
+        for n in range(1, len(parts)):
+            folder = "/".join(parts[:n])
+            if folder in self._checked:
+                continue
+            mode = self._lstat(folder).st_mode or 0
+            if not stat.S_ISDIR(mode):
+                raise UnsafePath(f"folder {printable(folder)!r} on the way is a symlink or not "
+                              "a folder")
+            self._checked.add(folder)
+
+    def _remove_tree(self, path: str) -> None:
+        try:
+            mode = self._lstat(path).st_mode or 0
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(mode):
+            for raw, _attrs in self._listdir(self._abs(path)):
+                self._remove_tree(f"{path}/{path_str(raw)}")
+            self.sftp.rmdir(self._abs(path))
+        else:
+            self.sftp.remove(self._abs(path))
+        self._checked = {c for c in self._checked if c != path and not c.startswith(path + "/")}
+
+    def _set_owner(self, path: str, uid: int, gid: int) -> None:
+        if uid < 0:
+            return
+        attrs = self._lstat(path)
+        if (attrs.st_uid, attrs.st_gid) != (uid, gid):
+            with contextlib.suppress(PermissionError):
+                self.sftp.chown(self._abs(path), uid, gid)
+
+    def _apply_step(self, step: Step, blob: Callable[[str], bytes]) -> None:
+        sftp, target = self.sftp, self._abs(step.path)
+        if step.action is Action.REMOVE:
+            self._remove_tree(step.path)
+        elif step.action is Action.MKDIR:
+            sftp.mkdir(target, 0o700)
+            self._set_owner(step.path, step.uid, step.gid)
+        elif step.action is Action.CHMOD:
+            if stat.S_ISLNK(self._lstat(step.path).st_mode or 0):
+                return
+            sftp.chmod(target, step.mode)
+            self._set_owner(step.path, step.uid, step.gid)
+        else:
+            assert step.oid is not None
+            data = blob(step.oid)
+            parent = step.path.rpartition("/")[0]
+            tmp = f"{parent}/{temp_name()}" if parent else temp_name()
+            try:
+                if step.action is Action.LINK:
+                    sftp.symlink(data, self._abs(tmp))
+                else:
+                    with sftp.open(self._abs(tmp), "wx") as handle:
+                        handle.set_pipelined(True)
+                        handle.write(data)
+                        handle.chmod(step.mode)
+                self._set_owner(tmp, step.uid, step.gid)
+                sftp.posix_rename(self._abs(tmp), target)
+            except BaseException:
+                with contextlib.suppress(OSError, paramiko.SSHException):
+                    sftp.remove(self._abs(tmp))
+                raise
 
     # -- read ----------------------------------------------------------------------------
 

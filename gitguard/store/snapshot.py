@@ -22,7 +22,7 @@ class SnapshotOutcome:
     added: int
     modified: int
     deleted: int
-    meta_changed: bool
+    meta_changed: int  # paths whose mode, owner or kind changed
     files: int
     read: int  # files whose contents were read
     bytes_read: int
@@ -83,8 +83,8 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
             oids[entry.path] = oid
             new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
                                                entry.ctime_ns, entry.mode, oid)
-        meta_data = meta.encode(meta.of_entries(entries))
-        meta_oid = writer.add_bytes(meta_data)
+        metas = meta.of_entries(entries)
+        meta_oid = writer.add_bytes(meta.encode(metas))
 
     new_tree = {e.path: (e.git_mode, oids[e.path]) for e in entries if e.kind is not Kind.DIR}
     old_tree = {path: (mode, oid) for mode, oid, path in ls_tree(repo.git, parent)} \
@@ -93,15 +93,19 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
     added = sum(1 for p in new_tree if p not in old_tree)
     deleted = sum(1 for p in old_tree if p not in new_tree)
     modified = sum(1 for p, v in new_tree.items() if p in old_tree and old_tree[p] != v)
-    meta_changed = old_meta is None or old_meta[1] != meta_oid
+    meta_differs = old_meta is None or old_meta[1] != meta_oid
+    mode_changes = 0
+    if meta_differs and old_meta is not None:
+        before = meta.decode(repo.git.run(["cat-file", "blob", old_meta[1]]))
+        mode_changes = sum(1 for p, m in metas.items() if p in before and before[p] != m)
     new_commit = None
-    if added or deleted or modified or meta_changed:
+    if added or deleted or modified or meta_differs:
         tree_rows = [(mode, oid, path) for path, (mode, oid) in new_tree.items()]
         tree_rows.append(("100644", meta_oid, meta.META_PATH))
         tree = write_tree(repo.git, tree_rows, repo.tmp("snapshot-index"))
         summary = f"{added} added, {modified} modified, {deleted} deleted"
-        if meta_changed and parent:
-            summary += ", modes or owners changed"
+        if mode_changes:
+            summary += f", {mode_changes} mode or owner changes"
         message = (f"snapshot: {summary}\n\nsource: {source}\nfiles: {len(new_tree)}\n"
                    f"read: {read} ({bytes_read} bytes)\n")
         new_commit = commit(repo.git, tree, [parent] if parent else [], message)
@@ -110,5 +114,5 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
     assert tip is not None
     repo.save_cache(tip, new_cache)
     return SnapshotOutcome(commit=new_commit, tip=tip, added=added, modified=modified,
-                           deleted=deleted, meta_changed=meta_changed and parent is not None,
+                           deleted=deleted, meta_changed=mode_changes,
                            files=len(new_tree), read=read, bytes_read=bytes_read)

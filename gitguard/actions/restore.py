@@ -1,0 +1,130 @@
+"""`gitguard restore`: keep the evidence, put the approved tree back, prove it with a rescan."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from gitguard.actions.audit import assess
+from gitguard.actions.mirror import mirror_locked
+from gitguard.clock import now
+from gitguard.config import Config, Site
+from gitguard.errors import CriticalError, SourceError, TrustError, UsageError
+from gitguard.findings import changed_paths
+from gitguard.model import Baseline, RestoredPath, RestoreResult
+from gitguard.plan import Action, RestorePlan, make_plan
+from gitguard.policy import PathSet, Policy
+from gitguard.remote import open_remote
+from gitguard.remote.base import Failure
+from gitguard.report.markdown import repair_report
+from gitguard.store.objects import BlobReader
+from gitguard.store.repo import APPROVED, SiteRepo
+from gitguard.store.tree import read_state
+from gitguard.trust import baseline, check_baseline, check_commit
+
+Confirm = Callable[[RestorePlan], bool]
+
+
+def restore_target(config: Config, repo: SiteRepo, rev: str | None) -> Baseline:
+    """The verified approved commit to restore: the trusted tip, or REV from its history."""
+    check = check_baseline(config, repo)
+    if not check.trusted or check.baseline is None:
+        reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
+        raise CriticalError(f"refusing to restore: the approved state cannot be trusted "
+                            f"({reasons}); nothing on the server was changed")
+    if rev is None:
+        return check.baseline
+    commit = repo.git.rev(rev)
+    if commit is None or not repo.git.ok(["merge-base", "--is-ancestor", commit, APPROVED]):
+        raise UsageError(f"--to {rev}: not a commit of the approved history")
+    verdict = check_commit(config, repo, commit)
+    if verdict.signer is None:
+        raise TrustError(f"--to {rev}: {verdict.reason}; nothing on the server was changed")
+    return baseline(config, repo, commit, verdict.signer)
+
+
+def describe_plan(plan: RestorePlan) -> str:
+    """The plan as lines for a terminal (the dry run's output)."""
+    if not plan.steps:
+        return "nothing to do: the server already equals the approved tree"
+    return "\n".join(f"  {s.action.value:6} {s.path}" + (f" (mode {s.mode:04o})"
+                                                          if s.action is Action.CHMOD else "")
+                     for s in plan.steps)
+
+
+def restore(config: Config, site: Site, rev: str | None = None,
+            paths: list[str] | None = None, dry_run: bool = False,
+            confirm: Confirm | None = None) -> tuple[RestoreResult | None, RestorePlan]:
+    """Back up the evidence, apply the plan, rescan; journal the repair report.
+
+    Returns (None, plan) for a dry run or a declined confirmation.
+    """
+    repo = SiteRepo.open(config.repo_path(site))
+    with repo.lock():
+        started = now()
+        target = restore_target(config, repo, rev)
+        evidence = mirror_locked(repo, site, action="mirror").tip
+        assert evidence is not None
+        incident = assess(config, site, repo, evidence, target)
+        policy = Policy.for_site(site)
+        wanted = read_state(repo.git, target.commit)
+        current = read_state(repo.git, evidence)
+        only = PathSet(tuple(paths)) if paths else None
+        plan = make_plan(wanted, current, policy, incident.findings, only)
+        if dry_run or (not plan.steps and not incident.findings):
+            return None, plan
+        if plan.steps and confirm is not None and not confirm(plan):
+            return None, plan
+        with BlobReader(repo.git) as reader:
+            remote = open_remote(site)
+            try:
+                failures = remote.apply(plan.steps, reader.read)
+            finally:
+                remote.close()
+        after = mirror_locked(repo, site, action="mirror").tip
+        assert after is not None
+        final = read_state(repo.git, after)
+        planned = set(plan.paths)
+        still = sorted(p for p, _ in changed_paths(wanted, final, policy, folders=True)
+                       if p in planned)
+        failed = {f.path for f in failures}
+        done = tuple(RestoredPath(
+            path=s.path, action=s.action.value, before=s.before,
+            after=None if s.action is Action.REMOVE else s.oid)
+            for s in plan.steps if s.path not in failed and s.action is not Action.MKDIR)
+        result = RestoreResult(site=site.name, approved=target.commit, evidence=evidence,
+                               incident=incident, paths=done, verified=not still,
+                               still_different=tuple(still), started=started, finished=now())
+        report = repair_report(result, config)
+        repo.record("restore", site.name, started, "ok" if result.verified else "critical",
+                    f"restored {len(done)} path(s) to {target.commit[:12]}; "
+                    + ("verified: the site equals the approved tree" if result.verified
+                       else f"{len(still)} path(s) still differ"),
+                    {"evidence": evidence, "approved": target.commit, "after": after,
+                     "verified": result.verified, "paths": len(done),
+                     "still_different": still[:100],
+                     "failures": [{"path": f.path, "why": f.why} for f in failures[:100]]},
+                    {f"repair-{site.name}-{started:%Y%m%dT%H%M%SZ}.md": report.encode("utf-8")})
+        if failures:
+            raise RestoreFailed(result, failures)
+        return result, plan
+
+
+class RestoreFailed(SourceError):
+    """Some paths could not be written: named, exit 3; the rest of the restore stands."""
+
+    def __init__(self, result: RestoreResult, failures: list[Failure]) -> None:
+        shown = "; ".join(f"{f.path}: {f.why}" for f in failures[:10])
+        more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
+        super().__init__(f"{len(failures)} path(s) could not be restored: {shown}{more}")
+        self.result = result
+        self.failures = failures
+
+
+def ask(plan: RestorePlan) -> bool:
+    """Show the plan and ask on the terminal; scripts must say --yes."""
+    if not sys.stdin.isatty():
+        raise UsageError("restore changes the server: confirm with --yes when not at a terminal")
+    print(describe_plan(plan))
+    answer = input(f"Apply these {len(plan.steps)} step(s) to the server? [y/N] ")
+    return answer.strip().lower() in ("y", "yes", "ya")

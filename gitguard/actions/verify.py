@@ -1,0 +1,39 @@
+"""`gitguard verify`: a fresh scan, compared with the approved tree."""
+
+from __future__ import annotations
+
+from gitguard.actions.audit import assess
+from gitguard.actions.mirror import mirror_locked
+from gitguard.clock import now
+from gitguard.config import Config, Site
+from gitguard.errors import CriticalError
+from gitguard.model import AuditResult, Severity
+from gitguard.store.repo import SiteRepo
+from gitguard.trust import check_baseline
+
+
+def verify(config: Config, site: Site) -> AuditResult:
+    """Rescan the server and compare it with the trusted approved tip."""
+    repo = SiteRepo.open(config.repo_path(site))
+    with repo.lock():
+        started = now()
+        check = check_baseline(config, repo)
+        if not check.trusted or check.baseline is None:
+            reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
+            raise CriticalError(f"cannot verify: the approved state cannot be trusted "
+                                f"({reasons})")
+        tip = mirror_locked(repo, site).tip
+        assert tip is not None
+        result = assess(config, site, repo, tip, check.baseline)
+        differ = differing(result)
+        repo.record("verify", site.name, started, "ok" if not differ else "critical",
+                    "the site equals the approved tree" if not differ
+                    else f"{len(differ)} path(s) differ from the approved tree",
+                    {"verified": not differ, "snapshot": tip,
+                     "approved": check.baseline.commit, "differ": differ[:100]})
+        return result
+
+
+def differing(result: AuditResult) -> list[str]:
+    """The paths where the server is not what was approved (allowed new files aside)."""
+    return [f.path for f in result.findings if f.severity is not Severity.INFO]

@@ -1,0 +1,99 @@
+"""The restore plan: what to write, create, remove and chmod so the server equals a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gitguard.findings import changed_paths
+from gitguard.model import Change, Finding, Kind, Severity
+from gitguard.policy import PathSet, Policy
+from gitguard.store.tree import TreeState
+
+
+class Action(StrEnum):
+    """One kind of step on the server."""
+
+    REMOVE = "remove"  # a file, a link, or a folder with everything in it (never followed)
+    MKDIR = "mkdir"
+    WRITE = "write"  # a regular file: temporary name in the same folder, then rename
+    LINK = "link"  # a symlink: temporary name, then rename
+    CHMOD = "chmod"  # mode (and owner where the account may) of an existing path
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a restore."""
+
+    action: Action
+    path: str
+    mode: int = 0
+    uid: int = -1
+    gid: int = -1
+    oid: str | None = None  # the approved blob (content or link target)
+    before: str | None = None  # the evidence blob, for the repair report
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """Every step, in the order that keeps each one safe: removals deepest first, then
+    folders shallowest first, then files and links, then modes deepest first."""
+
+    steps: tuple[Step, ...]
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths the plan touches, once each."""
+        return sorted({s.path for s in self.steps})
+
+
+def _depth(path: str) -> int:
+    return path.count("/")
+
+
+def make_plan(target: TreeState, current: TreeState, policy: Policy,
+              graded: Iterable[Finding], only: PathSet | None = None) -> RestorePlan:
+    """The steps that make `current` (the evidence snapshot) equal `target` on every path
+    audit flags; allowed new files, the folders that hold them, and excluded paths stay."""
+    kept = {f.path for f in graded if f.severity is Severity.INFO}
+    kept_dirs = {"/".join(p.split("/")[:n]) for p in kept for n in range(1, p.count("/") + 1)}
+    removes: list[Step] = []
+    mkdirs: list[Step] = []
+    writes: list[Step] = []
+    chmods: list[Step] = []
+    for path, change in changed_paths(target, current, policy, folders=True):
+        if path in kept or (only and not only.match(path)):
+            continue
+        old = current.files.get(path)
+        before = old[1] if old else None
+        want = target.meta.get(path)
+        want_kind = target.kind(path)
+        if change in (Change.ADDED, Change.TYPE) and path not in kept_dirs:
+            removes.append(Step(Action.REMOVE, path, before=before))
+        if change is Change.ADDED:
+            continue
+        assert want_kind is not None
+        mode, uid, gid = (want.mode, want.uid, want.gid) if want else (0o644, -1, -1)
+        entry = target.files.get(path)
+        if change is Change.MODE:
+            chmods.append(Step(Action.CHMOD, path, mode, uid, gid))
+        elif want_kind is Kind.DIR:
+            if change in (Change.DELETED, Change.TYPE):
+                mkdirs.append(Step(Action.MKDIR, path, mode, uid, gid))
+                chmods.append(Step(Action.CHMOD, path, mode, uid, gid))
+        elif entry is not None:
+            action = Action.LINK if want_kind is Kind.SYMLINK else Action.WRITE
+            writes.append(Step(action, path, mode, uid, gid, oid=entry[1], before=before))
+    # A folder the plan removes takes everything below it along.
+    gone = {s.path for s in removes}
+    removes = [s for s in removes if not _below_any(s.path, gone)]
+    removes.sort(key=lambda s: -_depth(s.path))
+    mkdirs.sort(key=lambda s: _depth(s.path))
+    chmods.sort(key=lambda s: -_depth(s.path))
+    return RestorePlan(tuple(removes + mkdirs + writes + chmods))
+
+
+def _below_any(path: str, folders: set[str]) -> bool:
+    parts = path.split("/")
+    return any("/".join(parts[:n]) in folders for n in range(1, len(parts)))

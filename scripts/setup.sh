@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set gitguard up on a fresh Debian machine: .venv with its Python dependencies; with --test
+# also the test tools and the Debian packages the tests run for real (sshd, rsync, AIDE,
+# WordPress, Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v git >/dev/null || packages+=(git)
+command -v ssh-keygen >/dev/null || packages+=(openssh-client)
+if [ "${1:-}" = "--test" ]; then
+  for pkg in openssh-server rsync aide wordpress chromium time; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || packages+=("$pkg")
+  done
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${packages[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "setup: gitguard needs Python 3.11 or newer" >&2; exit 1; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+.venv/bin/pip install -q --disable-pip-version-check -e ".${extra}" 2>&1 \
+  | grep -v "^WARNING: Location" || true
+.venv/bin/python -c 'import gitguard, paramiko' \
+  || { echo "setup: the Python dependencies did not install" >&2; exit 1; }

@@ -1,0 +1,85 @@
+"""Shared helpers for the end-to-end tests: run the real CLI, write configs, make keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def gitguard(*args: str, config: Path | None = None, env: Mapping[str, str] | None = None,
+             input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real `gitguard` command line in a subprocess (stdout, stderr as text)."""
+    argv = [sys.executable, "-m", "gitguard.cli"]
+    if config is not None:
+        argv += ["-c", str(config)]
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*argv, *args], capture_output=True, text=True, env=full_env,
+                          input=input, timeout=timeout, check=False)
+
+
+def toml_value(value: Any) -> str:
+    """A Python value as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def write_config(directory: Path, sites: Mapping[str, Mapping[str, Any]],
+                 people: Mapping[str, Mapping[str, Any]] | None = None,
+                 main: Mapping[str, Any] | None = None,
+                 notify: Mapping[str, Any] | None = None) -> Path:
+    """Write gitguard.toml into directory and return its path."""
+    lines: list[str] = []
+    sections: list[tuple[str, Mapping[str, Any]]] = [("gitguard", main or {})]
+    sections += [(f"people.{k}", v) for k, v in (people or {}).items()]
+    sections += [(f"sites.{k}", v) for k, v in sites.items()]
+    if notify:
+        sections.append(("notify", notify))
+    for name, table in sections:
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+        lines.append("")
+    path = directory / "gitguard.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def make_key(directory: Path, name: str, key_type: str = "ed25519") -> tuple[Path, str]:
+    """A fresh unencrypted SSH key pair; returns the private key path and the public line."""
+    path = directory / name
+    subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-C", name, "-f", str(path)],
+                   check=True, stdin=subprocess.DEVNULL)
+    return path, Path(f"{path}.pub").read_text().strip()
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    """Plain git against a site repository, as an auditor would run it."""
+    proc = subprocess.run(["git", "--git-dir", str(repo), *args], capture_output=True,
+                          input=input, check=True)
+    return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def tree_files(repo: Path, rev: str) -> dict[bytes, bytes]:
+    """Path bytes -> content bytes of every blob in a commit (the metadata file excluded)."""
+    out = subprocess.run(["git", "--git-dir", str(repo), "ls-tree", "-r", "-z", rev],
+                         capture_output=True, check=True).stdout
+    result: dict[bytes, bytes] = {}
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        info, _, path = record.partition(b"\t")
+        oid = info.split()[2].decode()
+        if path == b".gitguard-meta":
+            continue
+        result[path] = subprocess.run(["git", "--git-dir", str(repo), "cat-file", "blob", oid],
+                                      capture_output=True, check=True).stdout
+    return result
