@@ -49,6 +49,7 @@ PACKET = 1 << 15
 # GCM first: with AES-NI it costs least per byte, which matters for the first mirror.
 CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 FIND_FORMAT = r"%y\0%m\0%U\0%G\0%s\0%T@\0%C@\0%l\0%p\0"
+_LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
 _FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK}
 
 
@@ -445,7 +446,7 @@ class SshRemote:
                 yield from self._read_tar(paths)
             else:
                 yield from self._read_sftp(paths)
-        except (paramiko.SSHException, OSError, EOFError, tarfile.TarError) as exc:
+        except _LOST as exc:
             raise ScanError(f"{self.description}: connection lost during the transfer, "
                             f"nothing was committed: {exc}") from None
 
@@ -478,7 +479,7 @@ class SshRemote:
                 seen.add(name)
                 handle = archive.extractfile(member)
                 assert handle is not None
-                yield Content(name, member.size, _chunks(handle))
+                yield Content(name, member.size, _chunks(handle, self.description))
         feeder.join()
         status = chan.recv_exit_status()
         errors = b""
@@ -519,9 +520,14 @@ class SshRemote:
         failures.raise_if_any()
 
 
-def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
-        yield chunk
+def _chunks(handle: IO[bytes], where: str) -> Iterator[bytes]:
+    """A tar member's bytes; a dropped connection mid-file is a ScanError like any other."""
+    try:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+    except _LOST as exc:
+        raise ScanError(f"{where}: connection lost during the transfer, nothing was "
+                        f"committed: {exc}") from None
 
 
 def _tar_reason(errors: bytes, path: str) -> str:

@@ -1,0 +1,36 @@
+"""The metadata file: every byte string round-trips, the file reads well in a diff."""
+
+from __future__ import annotations
+
+import os
+
+from gitguard.model import Kind, path_str
+from gitguard.store import meta
+
+ODD = [b"plain.html", b"with space.html", b" lead", b"trail ", b"new\nline", b"tab\there",
+       b'quote"d', b"back\\slash", b"\xff\xfe-not-utf8", b"-leading-dash", b"caf\xc3\xa9.php",
+       b"\x01\x7f", b"\xe2\x80\xaeevil.php"]
+
+
+def test_quote_round_trips_every_odd_name() -> None:
+    for raw in [*ODD, bytes(range(1, 256)).replace(b"/", b"")]:
+        name = path_str(raw)
+        assert meta.unquote(meta.quote(name)) == name
+        assert b"\n" not in meta.quote(name)
+
+
+def test_encode_decode_round_trip() -> None:
+    metas = {path_str(raw): meta.Meta(0o644 if i % 2 else 0o4755, i, 33, Kind.FILE)
+             for i, raw in enumerate(ODD)}
+    metas["dir"] = meta.Meta(0o777, 33, 33, Kind.DIR)
+    metas["link"] = meta.Meta(0o777, 0, 0, Kind.SYMLINK)
+    data = meta.encode(metas)
+    assert meta.decode(data) == metas
+    assert data.startswith(meta.HEADER)
+    assert b"0777 33 33 d dir\n" in data
+
+
+def test_plain_names_stay_readable() -> None:
+    assert meta.quote("wp-content/uploads/foto kegiatan.jpg") == \
+        b"wp-content/uploads/foto kegiatan.jpg"
+    assert meta.quote(os.fsdecode(b"caf\xc3\xa9")) == b"caf\xc3\xa9"
