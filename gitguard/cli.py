@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,6 +15,8 @@ from gitguard import __version__
 from gitguard.config import Config, default_path, load
 from gitguard.errors import ExitCode, GitguardError, UsageError
 from gitguard.model import Status
+from gitguard.output import write_atomic
+from gitguard.report import FORMATS, KINDS
 
 log = logging.getLogger("gitguard")
 
@@ -60,6 +62,17 @@ def _parser() -> _Parser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p = sub.add_parser("verify", help="rescan and confirm the server equals the approved tree")
     p.add_argument("site", metavar="SITE")
+    p = sub.add_parser("report", help="write (and --send) state, repair or activity reports")
+    p.add_argument("site", metavar="SITE")
+    p.add_argument("--kind", default="state", type=_choices("kind", KINDS),
+                   help="state, repair, activity (comma-separated)")
+    p.add_argument("--since", type=_date, metavar="D", help="start of the period (YYYY-MM-DD)")
+    p.add_argument("--until", type=_date, metavar="D", help="end of the period (exclusive)")
+    p.add_argument("--format", default="md", type=_choices("format", FORMATS),
+                   help="md, html (comma-separated)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE")
+    p.add_argument("--send", action="store_true", help="deliver by e-mail / apprise")
+    sub.add_parser("run", help="long-running scheduler: check each site on its schedule")
     p = sub.add_parser("log", help="history: snapshots, approvals, runs")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--json", action="store_true")
@@ -148,6 +161,43 @@ def _cmd_verify(config: Config, args: argparse.Namespace) -> ExitCode:
     return ExitCode.CRITICAL
 
 
+def _choices(what: str, allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        wrong = [item for item in items if item not in allowed]
+        if wrong or not items:
+            raise argparse.ArgumentTypeError(f"{what} must be among {', '.join(allowed)}")
+        return items
+    return parse
+
+
+def _date(text: str) -> datetime:
+    """A date or date-time; read in the configured time zone unless it names one."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _cmd_report(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.report import report
+
+    since, until = (d if d is None or d.tzinfo else d.replace(tzinfo=config.timezone)
+                    for d in (args.since, args.until))
+    produced = report(config, config.site(args.site), args.kind, args.format, since, until,
+                      args.output, args.send)
+    if args.output is None:
+        print("\n\n".join(text for _, _, text in produced))
+    return ExitCode.OK
+
+
+def _cmd_run(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.run import run
+
+    run(config)
+    return ExitCode.OK
+
+
 def _cmd_log(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.log import history, render
 
@@ -177,21 +227,12 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], ExitCode]] = {
     "approve": _cmd_approve,
     "restore": _cmd_restore,
     "verify": _cmd_verify,
+    "report": _cmd_report,
+    "run": _cmd_run,
 }
 
 STATUS_EXIT = {Status.OK: ExitCode.OK, Status.WARNING: ExitCode.WARNING,
                Status.CRITICAL: ExitCode.CRITICAL, Status.UNKNOWN: ExitCode.UNKNOWN}
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file through a temporary name, so a reader never sees half of it."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _fail(message: str) -> None:

@@ -56,3 +56,7 @@ class CriticalError(GitguardError):
     """A failure that must page someone: e.g. the approved tip does not verify."""
 
     exit_code = ExitCode.CRITICAL
+
+
+class DeliveryFailed(GitguardError):
+    """A report was kept but could not be delivered on every channel."""

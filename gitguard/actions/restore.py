@@ -6,7 +6,9 @@ import sys
 from collections.abc import Callable
 
 from gitguard.actions.audit import assess
+from gitguard.actions.check import notify_configured
 from gitguard.actions.mirror import mirror_locked
+from gitguard.actions.report import keep_and_send, repair_of
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import CriticalError, SourceError, TrustError, UsageError
@@ -16,7 +18,6 @@ from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
 from gitguard.remote import open_remote
 from gitguard.remote.base import Failure
-from gitguard.report.markdown import repair_report
 from gitguard.store.objects import BlobReader
 from gitguard.store.repo import APPROVED, SiteRepo
 from gitguard.store.tree import read_state
@@ -95,7 +96,7 @@ def restore(config: Config, site: Site, rev: str | None = None,
         result = RestoreResult(site=site.name, approved=target.commit, evidence=evidence,
                                incident=incident, paths=done, verified=not still,
                                still_different=tuple(still), started=started, finished=now())
-        report = repair_report(result, config)
+        report = repair_of(config, result)
         repo.record("restore", site.name, started, "ok" if result.verified else "critical",
                     f"restored {len(done)} path(s) to {target.commit[:12]}; "
                     + ("verified: the site equals the approved tree" if result.verified
@@ -104,7 +105,9 @@ def restore(config: Config, site: Site, rev: str | None = None,
                      "verified": result.verified, "paths": len(done),
                      "still_different": still[:100],
                      "failures": [{"path": f.path, "why": f.why} for f in failures[:100]]},
-                    {f"repair-{site.name}-{started:%Y%m%dT%H%M%SZ}.md": report.encode("utf-8")})
+                    {report.file_name(started): report.markdown.encode("utf-8")})
+        if notify_configured(config):
+            keep_and_send(config, repo, report, send=True)
         if failures:
             raise RestoreFailed(result, failures)
         return result, plan

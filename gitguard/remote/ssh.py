@@ -486,9 +486,10 @@ class SshRemote:
         while chan.recv_stderr_ready():
             errors += chan.recv_stderr(1 << 16)
         chan.close()
-        if feeder_error:
-            raise ScanError(f"{self.description}: connection lost during the transfer: "
-                            f"{feeder_error[0]}")
+        if feeder_error or status == -1 or not self.transport.is_active():
+            why = feeder_error[0] if feeder_error else "the session ended without a status"
+            raise ScanError(f"{self.description}: connection lost during the transfer, "
+                            f"nothing was committed: {why}")
         failures = FailureList()
         for path in paths:
             if path not in seen:

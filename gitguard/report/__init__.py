@@ -1,1 +1,4 @@
 """Reports: the id/en text table, Markdown builders, HTML rendering and delivery."""
+
+KINDS = ("state", "repair", "activity")
+FORMATS = ("md", "html")

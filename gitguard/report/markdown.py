@@ -547,7 +547,8 @@ def missed_checks(times: Sequence[datetime], since: datetime, until: datetime,
 
 
 def activity_report(site: str, records: Sequence[RunRecord], since: datetime, until: datetime,
-                    config: Config, expected_every: timedelta | None) -> str:
+                    config: Config, expected_every: timedelta | None,
+                    monitoring_since: datetime | None = None) -> str:
     """The laporan kegiatan for one site over [since, until], built from the run journal.
 
     Records of other sites or starting outside the period are ignored. Each record is read by
@@ -582,7 +583,9 @@ def activity_report(site: str, records: Sequence[RunRecord], since: datetime, un
     reports = [r for r in mine if r.action in REPORT_ACTIONS]
     failures = [r for r in mine if r.status in ("error", Status.UNKNOWN.value)]
     incidents = _incidents(mine)
-    gaps = (missed_checks([r.started for r in checks], since, until, expected_every)
+    # Checks cannot have been missed before gitguard began guarding the site.
+    watched_from = max(since, monitoring_since) if monitoring_since else since
+    gaps = (missed_checks([r.started for r in checks], watched_from, until, expected_every)
             if expected_every else [])
     by_status = {s: sum(1 for r in checks if _check_status(r) == s.value) for s in Status}
 

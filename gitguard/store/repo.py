@@ -184,6 +184,14 @@ class SiteRepo:
         records.sort(key=lambda r: r.started)
         return records
 
+    def first_record_time(self) -> datetime | None:
+        """When the journal's first run started: gitguard has guarded the site since then."""
+        root = self.git.run(["rev-list", "--max-parents=0", JOURNAL], check=False).split()
+        if not root:
+            return None
+        return datetime.fromisoformat(
+            self.git.text(["log", "-1", "--format=%aI", root[-1].decode()]))
+
     def journal_file(self, path: str) -> bytes | None:
         """A file kept in the journal's tree (a report), or None."""
         out = self.git.run(["cat-file", "blob", f"{JOURNAL}:{path}"], check=False)

@@ -182,7 +182,8 @@ def _remote_site(sshd: SshServer, tmp_path: Path, sftp: bool = False) -> tuple[P
     docroot = sshd.make_docroot("html")
     build_site(docroot)
     for i in range(20):
-        (docroot / f"berkas-{i:02d}.bin").write_bytes(os.urandom(200_000))
+        # 40 MB in all: more than the SSH window, so a kill cannot come after the last byte
+        (docroot / f"berkas-{i:02d}.bin").write_bytes(os.urandom(2_000_000))
     sshd.chown_to_user(docroot)
     config = write_config(tmp_path, {"www": {
         "source": sshd.url(docroot),
