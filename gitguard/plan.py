@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -37,8 +38,9 @@ class Step:
 
 @dataclass(frozen=True)
 class RestorePlan:
-    """Every step, in the order that keeps each one safe: removals deepest first, then
-    folders shallowest first, then files and links, then modes deepest first."""
+    """Every step, in the order that keeps each one safe: folders the attacker locked
+    opened again, removals deepest first, then folders shallowest first, then files and
+    links, then modes deepest first."""
 
     steps: tuple[Step, ...]
 
@@ -46,6 +48,9 @@ class RestorePlan:
     def paths(self) -> list[str]:
         """The paths the plan touches, once each."""
         return sorted({s.path for s in self.steps})
+
+
+_OWNER_WX = stat.S_IWUSR | stat.S_IXUSR
 
 
 def _depth(path: str) -> int:
@@ -58,6 +63,7 @@ def make_plan(target: TreeState, current: TreeState, policy: Policy,
     audit flags; allowed new files, the folders that hold them, and excluded paths stay."""
     kept = {f.path for f in graded if f.severity is Severity.INFO}
     kept_dirs = {"/".join(p.split("/")[:n]) for p in kept for n in range(1, p.count("/") + 1)}
+    opens: list[Step] = []
     removes: list[Step] = []
     mkdirs: list[Step] = []
     writes: list[Step] = []
@@ -77,7 +83,10 @@ def make_plan(target: TreeState, current: TreeState, policy: Policy,
         mode, uid, gid = (want.mode, want.uid, want.gid) if want else (0o644, -1, -1)
         entry = target.files.get(path)
         if change is Change.MODE:
-            chmods.append(Step(Action.CHMOD, path, mode, uid, gid))
+            # A folder chmod 555'd to resist cleanup gets its mode back before anything is
+            # written or removed in it; a folder approved read-only is closed at the end.
+            unlocks = want_kind is Kind.DIR and mode & _OWNER_WX == _OWNER_WX
+            (opens if unlocks else chmods).append(Step(Action.CHMOD, path, mode, uid, gid))
         elif want_kind is Kind.DIR:
             if change in (Change.DELETED, Change.TYPE):
                 mkdirs.append(Step(Action.MKDIR, path, mode, uid, gid))
@@ -91,7 +100,7 @@ def make_plan(target: TreeState, current: TreeState, policy: Policy,
     removes.sort(key=lambda s: -_depth(s.path))
     mkdirs.sort(key=lambda s: _depth(s.path))
     chmods.sort(key=lambda s: -_depth(s.path))
-    return RestorePlan(tuple(removes + mkdirs + writes + chmods))
+    return RestorePlan(tuple(opens + removes + mkdirs + writes + chmods))
 
 
 def _below_any(path: str, folders: set[str]) -> bool:

@@ -10,6 +10,8 @@ from gitguard.errors import GitguardError
 from gitguard.policy import Policy
 from gitguard.progress import progress
 from gitguard.remote import open_remote
+from gitguard.remote.base import Remote
+from gitguard.store.objects import existing
 from gitguard.store.repo import SiteRepo
 from gitguard.store.snapshot import SnapshotOutcome, commit_snapshot, files_to_read
 
@@ -23,21 +25,34 @@ def mirror(config: Config, site: Site, deep: bool = False) -> SnapshotOutcome:
         return mirror_locked(repo, site, deep)
 
 
-def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False,
-                  action: str = "mirror") -> SnapshotOutcome:
-    """Mirror a site whose lock the caller holds; every run is journaled, failures too."""
+def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = "mirror",
+                  remote: Remote | None = None, expect_known: bool = False) -> SnapshotOutcome:
+    """Mirror a site whose lock the caller holds; every run is journaled, failures too.
+
+    With `remote`, that connection is used (and left open). With `expect_known` (the rescan
+    after a restore), files are first hashed on the server, and content the repository
+    already holds is not transferred again.
+    """
     started = now()
+    own = remote is None
     try:
-        remote = open_remote(site)
+        remote = remote or open_remote(site)
         try:
             entries = remote.scan(Policy.for_site(site).exclude)
             paths = files_to_read(repo, entries, deep)
+            known: dict[str, str] = {}
+            if expect_known and paths:
+                hashed = remote.hashes(paths)
+                present = existing(repo.git, hashed.values())
+                known = {p: oid for p, oid in hashed.items() if oid in present}
+                paths = [p for p in paths if p not in known]
             log.info("%s: %d paths listed, %d to read", site.name, len(entries), len(paths))
             with progress(f"{site.name}: backing up", len(paths)) as bar:
                 outcome = commit_snapshot(repo, entries, remote.read(paths),
-                                          str(site.source), bar)
+                                          str(site.source), bar, known)
         finally:
-            remote.close()
+            if own:
+                remote.close()
     except GitguardError as exc:
         repo.record(action, site.name, started, "error", str(exc))
         raise

@@ -13,7 +13,7 @@ from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import CriticalError, SourceError, TrustError, UsageError
 from gitguard.findings import changed_paths
-from gitguard.model import Baseline, RestoredPath, RestoreResult
+from gitguard.model import Baseline, RestoredPath, RestoreResult, printable
 from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
 from gitguard.remote import open_remote
@@ -48,8 +48,8 @@ def describe_plan(plan: RestorePlan) -> str:
     """The plan as lines for a terminal (the dry run's output)."""
     if not plan.steps:
         return "nothing to do: the server already equals the approved tree"
-    return "\n".join(f"  {s.action.value:6} {s.path}" + (f" (mode {s.mode:04o})"
-                                                          if s.action is Action.CHMOD else "")
+    return "\n".join(f"  {s.action.value:6} {printable(s.path)}"
+                     + (f" (mode {s.mode:04o})" if s.action is Action.CHMOD else "")
                      for s in plan.steps)
 
 
@@ -64,26 +64,26 @@ def restore(config: Config, site: Site, rev: str | None = None,
     with repo.lock():
         started = now()
         target = restore_target(config, repo, rev)
-        evidence = mirror_locked(repo, site, action="mirror").tip
-        assert evidence is not None
-        incident = assess(config, site, repo, evidence, target)
-        policy = Policy.for_site(site)
-        wanted = read_state(repo.git, target.commit)
-        current = read_state(repo.git, evidence)
-        only = PathSet(tuple(paths)) if paths else None
-        plan = make_plan(wanted, current, policy, incident.findings, only)
-        if dry_run or (not plan.steps and not incident.findings):
-            return None, plan
-        if plan.steps and confirm is not None and not confirm(plan):
-            return None, plan
-        with BlobReader(repo.git) as reader:
-            remote = open_remote(site)
-            try:
+        remote = open_remote(site)
+        try:
+            evidence = mirror_locked(repo, site, remote=remote).tip
+            assert evidence is not None
+            incident = assess(config, site, repo, evidence, target)
+            policy = Policy.for_site(site)
+            wanted = read_state(repo.git, target.commit)
+            current = read_state(repo.git, evidence)
+            only = PathSet(tuple(paths)) if paths else None
+            plan = make_plan(wanted, current, policy, incident.findings, only)
+            if dry_run or (not plan.steps and not incident.findings):
+                return None, plan
+            if plan.steps and confirm is not None and not confirm(plan):
+                return None, plan
+            with BlobReader(repo.git) as reader:
                 failures = remote.apply(plan.steps, reader.read)
-            finally:
-                remote.close()
-        after = mirror_locked(repo, site, action="mirror").tip
-        assert after is not None
+            after = mirror_locked(repo, site, remote=remote, expect_known=True).tip
+            assert after is not None
+        finally:
+            remote.close()
         final = read_state(repo.git, after)
         planned = set(plan.paths)
         still = sorted(p for p, _ in changed_paths(wanted, final, policy, folders=True)
@@ -103,8 +103,9 @@ def restore(config: Config, site: Site, rev: str | None = None,
                        else f"{len(still)} path(s) still differ"),
                     {"evidence": evidence, "approved": target.commit, "after": after,
                      "verified": result.verified, "paths": len(done),
-                     "still_different": still[:100],
-                     "failures": [{"path": f.path, "why": f.why} for f in failures[:100]]},
+                     "still_different": [printable(p) for p in still[:100]],
+                     "failures": [{"path": printable(f.path), "why": f.why}
+                                  for f in failures[:100]]},
                     {report.file_name(started): report.markdown.encode("utf-8")})
         if notify_configured(config):
             keep_and_send(config, repo, report, send=True)
@@ -117,7 +118,7 @@ class RestoreFailed(SourceError):
     """Some paths could not be written: named, exit 3; the rest of the restore stands."""
 
     def __init__(self, result: RestoreResult, failures: list[Failure]) -> None:
-        shown = "; ".join(f"{f.path}: {f.why}" for f in failures[:10])
+        shown = "; ".join(f"{printable(f.path)}: {f.why}" for f in failures[:10])
         more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
         super().__init__(f"{len(failures)} path(s) could not be restored: {shown}{more}")
         self.result = result

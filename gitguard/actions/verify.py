@@ -7,7 +7,7 @@ from gitguard.actions.mirror import mirror_locked
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import CriticalError
-from gitguard.model import AuditResult, Severity
+from gitguard.model import AuditResult, Severity, printable
 from gitguard.store.repo import SiteRepo
 from gitguard.trust import check_baseline
 
@@ -35,5 +35,6 @@ def verify(config: Config, site: Site) -> AuditResult:
 
 
 def differing(result: AuditResult) -> list[str]:
-    """The paths where the server is not what was approved (allowed new files aside)."""
-    return [f.path for f in result.findings if f.severity is not Severity.INFO]
+    """The paths where the server is not what was approved (allowed new files aside),
+    made printable: one line each on stdout, and valid UTF-8 in the JSON journal."""
+    return [printable(f.path) for f in result.findings if f.severity is not Severity.INFO]

@@ -40,6 +40,10 @@ class Remote(Protocol):
         """The contents of these regular files, in any order; ScanError names the failures
         after everything readable was yielded."""
 
+    def hashes(self, paths: Sequence[str]) -> dict[str, str]:
+        """Git blob ids computed where the files are, when that is cheaper than reading them
+        (empty when the transport cannot)."""
+
     def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
         """Carry out a restore plan, each file atomically, never through a symlink; return
         the steps that failed (the others are done)."""

@@ -164,6 +164,16 @@ class BlobReader:
         self.close()
 
 
+def existing(git: Git, oids: Iterable[str]) -> set[str]:
+    """Which of these objects the repository already holds."""
+    wanted = list(dict.fromkeys(oids))
+    if not wanted:
+        return set()
+    out = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                  input="".join(f"{oid}\n" for oid in wanted).encode())
+    return {line.split()[0] for line in out.decode().splitlines() if line.endswith(" blob")}
+
+
 def write_tree(git: Git, entries: Iterable[tuple[str, str, str]], index: Path) -> str:
     """Build a tree from (git mode, object id, path) through a private, fresh index."""
     index.unlink(missing_ok=True)

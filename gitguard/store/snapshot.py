@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gitguard.model import Entry, Kind, path_bytes
@@ -44,12 +44,15 @@ def files_to_read(repo: SiteRepo, entries: Sequence[Entry], deep: bool) -> list[
 
 
 def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable[Content],
-                    source: str, bar: Progress) -> SnapshotOutcome:
+                    source: str, bar: Progress,
+                    known: Mapping[str, str] | None = None) -> SnapshotOutcome:
     """Write the blobs, and commit a snapshot when the tree differs from the newest one.
 
-    `contents` must yield every file that files_to_read named; if it raises, nothing is
-    committed and the cache is left as it was.
+    `contents` must yield every file that files_to_read named, except those in `known`
+    (path -> id of a blob the repository holds, hashed on the server); if it raises, nothing
+    is committed and the cache is left as it was.
     """
+    known = known or {}
     parent = repo.git.rev(SNAPSHOTS)
     cache = repo.load_cache(parent)
     by_path = {e.path: e for e in entries}
@@ -72,7 +75,9 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
             if entry.kind is Kind.DIR or entry.path in oids:
                 continue
             cached = cache.get(entry.path)
-            if entry.kind is Kind.SYMLINK:
+            if entry.path in known:
+                oid = known[entry.path]
+            elif entry.kind is Kind.SYMLINK:
                 target = path_bytes(entry.target or "")
                 oid = blob_id(target)
                 if cached is None or cached.oid != oid:

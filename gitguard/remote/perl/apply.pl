@@ -1,0 +1,87 @@
+# gitguard restore, run on the web server by `perl -e` in the docroot.
+# Reads steps from stdin, NUL-separated: OP, PATH, ARG. OP is R (remove, never following a
+# link), D (mkdir; ARG "mode uid gid"), M (move a staged file or link into place; ARG "name
+# mode uid gid"), C (chmod/chown; ARG "mode uid gid"). A path is touched only after every
+# folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0" for each
+# step that failed, then removes the staging folder given as the first argument.
+use strict;
+use warnings;
+my $stage = shift @ARGV;
+my %safe;
+local $/ = "\0";
+
+sub safe_parent {
+    my ($path) = @_;
+    my @parts = split m{/}, $path;
+    pop @parts;
+    my $dir = ".";
+    for my $part (@parts) {
+        $dir .= "/$part";
+        next if $safe{$dir};
+        my @st = lstat($dir);
+        return 0 unless @st && -d _;
+        $safe{$dir} = 1;
+    }
+    return 1;
+}
+
+sub remove_tree {
+    my ($path) = @_;
+    my @st = lstat($path);
+    return 1 unless @st;
+    if (-d _) {
+        opendir(my $dh, $path) or return 0;
+        my @names = grep { $_ ne "." && $_ ne ".." } readdir($dh);
+        closedir($dh);
+        for my $name (@names) { remove_tree("$path/$name") or return 0; }
+        rmdir($path) or return 0;
+        delete @safe{ grep { $_ eq $path || index($_, "$path/") == 0 } keys %safe };
+        return 1;
+    }
+    return unlink($path);
+}
+
+sub owner {
+    my ($path, $uid, $gid) = @_;
+    return if $uid < 0;
+    my @st = lstat($path);
+    return if !@st || -l _ || ($st[4] == $uid && $st[5] == $gid);
+    chown($uid, $gid, $path);    # allowed to fail: an unprivileged account may not
+}
+
+while (defined(my $op = <STDIN>)) {
+    chomp $op;
+    my $path = <STDIN>; chomp $path;
+    my $arg = <STDIN>; chomp $arg;
+    my $target = "./$path";
+    if (!safe_parent($target)) {
+        print "$path\0a folder on the way is a symlink or not a folder\0";
+        next;
+    }
+    my $ok;
+    $! = 0;
+    if ($op eq "R") {
+        $ok = remove_tree($target);
+    } elsif ($op eq "D") {
+        my ($mode, $uid, $gid) = split / /, $arg;
+        $ok = mkdir($target, 0700);
+        owner($target, $uid, $gid) if $ok;
+    } elsif ($op eq "M") {
+        my ($name, $mode, $uid, $gid) = split / /, $arg;
+        my $staged = "$stage/$name";
+        if (!-l $staged) { chmod(oct($mode), $staged); owner($staged, $uid, $gid); }
+        my @st = lstat($target);
+        if (@st && -d _) { $! = 21; $ok = 0; }    # EISDIR: the plan removes folders first
+        else { $ok = rename($staged, $target); }
+    } elsif ($op eq "C") {
+        my ($mode, $uid, $gid) = split / /, $arg;
+        my @st = lstat($target);
+        if (@st && -l _) { $ok = 1; }
+        else { $ok = chmod(oct($mode), $target); owner($target, $uid, $gid) if $ok; }
+    } else {
+        print "$path\0unknown step $op\0";
+        next;
+    }
+    print "$path\0" . ($! ? "$!" : "failed") . "\0" unless $ok;
+}
+remove_tree($stage);
