@@ -5,20 +5,18 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from mailserver import Mailbox, free_port, serve
 
 from gitguard.config import Config, validate
 from gitguard.errors import ConfigError, GitguardError, UsageError
@@ -35,37 +33,6 @@ MARKDOWN = "# LAPORAN KEADAAN DAN KERUSAKAN WEBSITE\n\nKeadaan: **KRITIS** — a
 HTML = "<!DOCTYPE html><html lang=\"id\"><body><h1>LAPORAN</h1><p>KRITIS — é</p></body></html>"
 SUBJECT = "[KRITIS] Laporan Keadaan dan Kerusakan Website www — 28 November 2026"
 TO = ["Rína Wulandari <rina@example.go.id>", "budi@example.go.id"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives, or refuses every message."""
-
-    refuse: bool = False
-    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
-    attempts: int = 0
-    logins: list[tuple[str, str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.attempts += 1
-        if self.refuse:
-            return "550 5.7.1 Pesan ditolak oleh kebijakan server"
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
-
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                     data: Any) -> AuthResult:
-        if isinstance(data, LoginPassword):
-            self.logins.append((data.login.decode(), data.password.decode()))
-            return AuthResult(success=data.password == b"rahasia:123")
-        return AuthResult(success=False)
 
 
 def make_config(port: int, security: str = "none", retries: int = 2,
@@ -110,16 +77,6 @@ def trust(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> ss
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certificate)
     return context
-
-
-def serve(mailbox: Mailbox, **kwargs: Any) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
