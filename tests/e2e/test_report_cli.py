@@ -60,8 +60,8 @@ class Guarded:
         assert self.run("check").returncode == 1
         assert self.run("approve", "www", "-m", "awal", "--key", str(key)).returncode == 0
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        proc = gitguard(*args, config=self.config, env=env)
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        proc = gitguard(*args, config=self.config)
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
