@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import StoreError
 from gitguard.findings import findings
+from gitguard.live import CRITICAL_LIVE, look
 from gitguard.model import SEVERITY_RANK, AuditResult, Baseline, Severity, Snapshot, Status
 from gitguard.policy import Policy
 from gitguard.report.markdown import state_report
@@ -55,14 +57,30 @@ def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
                        problems=check.problems)
 
 
-def audit_locked(config: Config, site: Site, repo: SiteRepo,
-                 action: str = "audit") -> AuditResult:
-    """Audit a site whose lock the caller holds; journal the result (and the damage report)."""
+def with_live_look(result: AuditResult, urls: tuple[str, ...]) -> AuditResult:
+    """Add what the live site shows to an audit result, and raise its status to match."""
+    if not urls:
+        return result
+    live = tuple(look(urls))
+    status = result.status
+    if any(r.code in CRITICAL_LIVE for r in live):
+        status = Status.CRITICAL
+    elif live and status is Status.OK:
+        status = Status.WARNING
+    return replace(result, live=live, status=status)
+
+
+def audit_locked(config: Config, site: Site, repo: SiteRepo, action: str = "audit",
+                 live: bool = False) -> AuditResult:
+    """Audit a site whose lock the caller holds (with the live look when asked and URLs
+    are set); journal the result, and the damage report when it is not OK."""
     started = now()
     snapshot = repo.git.rev(SNAPSHOTS)
     if snapshot is None:
         raise StoreError(f"site {site.name} has no snapshot yet: run 'gitguard mirror' first")
     result = assess(config, site, repo, snapshot)
+    if live:
+        result = with_live_look(result, site.urls)
     files = {}
     if result.status is not Status.OK:
         files[f"state-{site.name}-{started:%Y%m%dT%H%M%SZ}.md"] = \
@@ -71,7 +89,8 @@ def audit_locked(config: Config, site: Site, repo: SiteRepo,
         "status": result.status.value, "snapshot": snapshot,
         "approved": result.baseline.commit if result.baseline else None,
         **{sev.value: sum(1 for f in result.findings if f.severity is sev) for sev in Severity},
-        "problems": [p.code for p in result.problems]}, files)
+        "problems": [p.code for p in result.problems],
+        "live": [p.code for p in result.live]}, files)
     return result
 
 
@@ -89,6 +108,7 @@ def render_text(result: AuditResult, limit: int = 40) -> str:
     """The short human summary for stdout."""
     lines = [f"{result.site}: {summary(result)}"]
     lines += [f"  problem: {describe(p, 'en')}" for p in result.problems]
+    lines += [f"  live: {describe(p, 'en')}" for p in result.live]
     shown = [f for f in result.findings if f.severity is not Severity.INFO]
     shown.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.path))
     for finding in shown[:limit]:
@@ -112,6 +132,7 @@ def as_json(result: AuditResult) -> dict[str, Any]:
                      "role": base.signer.role, "fingerprint": base.signer.fingerprint,
                      "date": base.date.isoformat()} if base else None,
         "problems": [{"code": p.code, "reason": describe(p, "en")} for p in result.problems],
+        "live": [{"code": p.code, "reason": describe(p, "en")} for p in result.live],
         "findings": [{"path": f.path, "change": f.change.value, "severity": f.severity.value,
                       "reasons": [describe(r, "en") for r in f.reasons],
                       "codes": [r.code for r in f.reasons],

@@ -21,7 +21,7 @@ def check(config: Config, site: Site) -> AuditResult:
     repo = SiteRepo.open(config.repo_path(site))
     with repo.lock():
         mirror_locked(repo, site)
-        result = audit_locked(config, site, repo, action="check")
+        result = audit_locked(config, site, repo, action="check", live=True)
         alert(config, repo, result)
         return result
 

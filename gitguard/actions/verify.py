@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitguard.actions.audit import assess
+from gitguard.actions.audit import assess, with_live_look
 from gitguard.actions.mirror import mirror_locked
 from gitguard.clock import now
 from gitguard.config import Config, Site
@@ -24,7 +24,7 @@ def verify(config: Config, site: Site) -> AuditResult:
                                 f"({reasons})")
         tip = mirror_locked(repo, site).tip
         assert tip is not None
-        result = assess(config, site, repo, tip, check.baseline)
+        result = with_live_look(assess(config, site, repo, tip, check.baseline), site.urls)
         differ = differing(result)
         repo.record("verify", site.name, started, "ok" if not differ else "critical",
                     "the site equals the approved tree" if not differ

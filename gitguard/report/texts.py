@@ -478,6 +478,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
               "terakhir yang tercatat (riwayat dimundurkan atau ditulis ulang)",
         "en": "approved was moved to {detail}, which does not descend from the last approved "
               "state gitguard saw (a rollback or rewrite)"},
+    "reason.live_unreachable": {"id": "website tidak dapat diakses: {detail}",
+                                "en": "the website cannot be reached: {detail}"},
+    "reason.live_cloaking": {
+        "id": "website menampilkan isi berbeda kepada mesin pencari (cloaking): {detail}",
+        "en": "the website shows search engines different content (cloaking): {detail}"},
     # --- e-mail subjects -----------------------------------------------------------------
     "subject.state": {"id": "[{status}] Laporan Keadaan dan Kerusakan Website {site}",
                       "en": "[{status}] Website State and Damage Report: {site}"},
