@@ -105,10 +105,8 @@ def test_cloaking_for_search_engines_is_critical(tmp_path: Path, docroot: Path) 
 
 
 def test_unreachable_site_is_a_warning(tmp_path: Path, docroot: Path) -> None:
-    url = ""
-    for url in serve(docroot, Quiet):
-        pass  # the server is shut down again: nothing listens on that port now
-    config = guard(tmp_path, docroot, url)
+    urls = list(serve(docroot, Quiet))  # served, then shut down: nothing listens there now
+    config = guard(tmp_path, docroot, urls[0])
     code, result = check(config)
     assert code == 1
     assert [r["code"] for r in result["live"]] == ["live_unreachable"]

@@ -30,6 +30,8 @@ sub remove_tree {
     my @st = lstat($path);
     return 1 unless @st;
     if (-d _) {
+        # The attacker's chmod 555 must not keep their files: open it up, it goes anyway.
+        chmod(0700, $path) if ($st[2] & 0700) != 0700;
         opendir(my $dh, $path) or return 0;
         my @names = grep { $_ ne "." && $_ ne ".." } readdir($dh);
         closedir($dh);
