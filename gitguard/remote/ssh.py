@@ -268,15 +268,9 @@ class SshRemote:
                             f"was committed: {exc}") from None
 
     def _scan_find(self, exclude: PathSet) -> list[Entry]:
-        chan = self._exec(f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf "
-                          f"'{FIND_FORMAT}'")
-        chan.shutdown_write()
-        out = bytearray()
-        while data := chan.recv(1 << 20):
-            out += data
-        status = chan.recv_exit_status()
-        errors = chan.recv_stderr(1 << 16).decode("utf-8", "replace").strip()
-        chan.close()
+        out, status, err = self._stream(
+            f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf '{FIND_FORMAT}'", ())
+        errors = err.decode("utf-8", "replace").strip()
         if status != 0:
             lines = errors.splitlines()
             raise ScanError(f"{self.description}: listing failed, nothing was committed: "
@@ -370,9 +364,9 @@ class SshRemote:
             raise ScanError(f"{printable(path)}: unexpected READLINK answer")
         return path_str(msg.get_binary())
 
-    def _stream(self, command: str, data: Iterable[bytes]) -> tuple[bytes, int, bytes]:
-        """Run a command fed from `data` (in a thread); return stdout, status and stderr."""
-        chan = self._exec(command)
+    def _feed(self, chan: paramiko.Channel, data: Iterable[bytes]) -> Callable[[], None]:
+        """Send data to the command's stdin from a thread (so stdout keeps flowing); the
+        returned function waits for it and raises ScanError if the connection dropped."""
         errors: list[BaseException] = []
 
         def feed() -> None:
@@ -385,18 +379,36 @@ class SshRemote:
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        out = bytearray()
-        while chunk := chan.recv(1 << 20):
-            out += chunk
-        feeder.join()
+
+        def join() -> None:
+            feeder.join()
+            if errors:
+                raise ScanError(f"{self.description}: connection lost, nothing was committed: "
+                                f"{errors[0]}")
+        return join
+
+    def _finish(self, chan: paramiko.Channel) -> tuple[int, bytes]:
+        """The command's exit status and stderr; a session that ended without a status is a
+        lost connection."""
         status = chan.recv_exit_status()
         err = b""
         while chan.recv_stderr_ready():
             err += chan.recv_stderr(1 << 16)
         chan.close()
-        if errors or status == -1:
-            raise SourceError(f"{self.description}: connection lost: "
-                              f"{errors[0] if errors else 'no exit status'}")
+        if status == -1 or not self.transport.is_active():
+            raise ScanError(f"{self.description}: connection lost, nothing was committed: "
+                            "the session ended without a status")
+        return status, err
+
+    def _stream(self, command: str, data: Iterable[bytes]) -> tuple[bytes, int, bytes]:
+        """Run a command fed from `data`; return its stdout, exit status and stderr."""
+        chan = self._exec(command)
+        join = self._feed(chan, data)
+        out = bytearray()
+        while chunk := chan.recv(1 << 20):
+            out += chunk
+        join()
+        status, err = self._finish(chan)
         return bytes(out), status, err
 
     def hashes(self, paths: Sequence[str]) -> dict[str, str]:
@@ -586,18 +598,7 @@ class SshRemote:
         chan = self._exec(f"{self._cd()} && LC_ALL=C tar --create --file=- --format=gnu "
                           "--null --no-unquote --no-recursion --hard-dereference "
                           "--files-from=-")
-        feeder_error: list[BaseException] = []
-
-        def feed() -> None:
-            try:
-                for path in paths:
-                    chan.sendall(b"./" + path_bytes(path) + b"\0")
-                chan.shutdown_write()
-            except (OSError, paramiko.SSHException, EOFError) as exc:
-                feeder_error.append(exc)
-
-        feeder = threading.Thread(target=feed, daemon=True)
-        feeder.start()
+        join = self._feed(chan, (b"./" + path_bytes(path) + b"\0" for path in paths))
         wanted = set(paths)
         seen: set[str] = set()
         stream = io.BufferedReader(_ChannelReader(chan), buffer_size=1 << 20)
@@ -612,16 +613,8 @@ class SshRemote:
                 handle = archive.extractfile(member)
                 assert handle is not None
                 yield Content(name, member.size, _chunks(handle, self.description))
-        feeder.join()
-        status = chan.recv_exit_status()
-        errors = b""
-        while chan.recv_stderr_ready():
-            errors += chan.recv_stderr(1 << 16)
-        chan.close()
-        if feeder_error or status == -1 or not self.transport.is_active():
-            why = feeder_error[0] if feeder_error else "the session ended without a status"
-            raise ScanError(f"{self.description}: connection lost during the transfer, "
-                            f"nothing was committed: {why}")
+        join()
+        status, errors = self._finish(chan)
         failures = FailureList()
         for path in paths:
             if path not in seen:
