@@ -115,6 +115,9 @@ def signing_key_from_file(path: Path) -> SigningKey:
     """Use a key file; its public half comes from FILE.pub or from the file itself."""
     if not path.exists():
         raise TrustError(f"key file {path} does not exist")
+    if path.suffix == ".pub":
+        raise TrustError(f"--key takes the private key file ({path.with_suffix('')}), "
+                         f"not the public {path}")
     pub = Path(str(path) + ".pub")
     if pub.exists():
         public = pub.read_text().strip()

@@ -72,14 +72,19 @@ def tree_files(repo: Path, rev: str) -> dict[bytes, bytes]:
     """Path bytes -> content bytes of every blob in a commit (the metadata file excluded)."""
     out = subprocess.run(["git", "--git-dir", str(repo), "ls-tree", "-r", "-z", rev],
                          capture_output=True, check=True).stdout
-    result: dict[bytes, bytes] = {}
+    paths: list[tuple[bytes, str]] = []
     for record in out.split(b"\0"):
-        if not record:
-            continue
         info, _, path = record.partition(b"\t")
-        oid = info.split()[2].decode()
-        if path == b".gitguard-meta":
-            continue
-        result[path] = subprocess.run(["git", "--git-dir", str(repo), "cat-file", "blob", oid],
-                                      capture_output=True, check=True).stdout
+        if record and path != b".gitguard-meta":
+            paths.append((path, info.split()[2].decode()))
+    batch = subprocess.run(["git", "--git-dir", str(repo), "cat-file", "--batch"],
+                           input="".join(f"{oid}\n" for _, oid in paths).encode(),
+                           capture_output=True, check=True).stdout
+    result: dict[bytes, bytes] = {}
+    pos = 0
+    for path, _oid in paths:
+        end = batch.index(b"\n", pos)
+        size = int(batch[pos:end].split()[2])
+        result[path] = batch[end + 1:end + 1 + size]
+        pos = end + 1 + size + 1
     return result

@@ -66,7 +66,10 @@ def restore(config: Config, site: Site, rev: str | None = None,
         target = restore_target(config, repo, rev)
         remote = open_remote(site)
         try:
-            evidence = mirror_locked(repo, site, remote=remote).tip
+            # Deep: a stat cache without ctime (SFTP) would miss a same-size edit whose
+            # mtime was put back, and the plan would then leave it on the server.
+            evidence = mirror_locked(repo, site, deep=True, remote=remote,
+                                     expect_known=True).tip
             assert evidence is not None
             incident = assess(config, site, repo, evidence, target)
             policy = Policy.for_site(site)

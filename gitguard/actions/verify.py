@@ -22,7 +22,9 @@ def verify(config: Config, site: Site) -> AuditResult:
             reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
             raise CriticalError(f"cannot verify: the approved state cannot be trusted "
                                 f"({reasons})")
-        tip = mirror_locked(repo, site).tip
+        # Deep: a stat cache without ctime (SFTP) would vouch for a same-size edit whose
+        # mtime was put back; content known to the repository is hashed, not fetched.
+        tip = mirror_locked(repo, site, deep=True, expect_known=True).tip
         assert tip is not None
         result = with_live_look(assess(config, site, repo, tip, check.baseline), site.urls)
         differ = differing(result)
