@@ -24,6 +24,7 @@ def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
     A folder added or removed together with files in it is left out unless `folders`.
     """
     paths = set(approved.files) | set(snapshot.files) | set(approved.meta) | set(snapshot.meta)
+    holding: dict[int, set[str]] = {}  # folders that hold files, per side, built on demand
     for path in sorted(paths):
         if policy.excluded(path):
             continue
@@ -40,32 +41,41 @@ def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
             change = Change.MODIFIED
         elif (approved.meta.get(path) != snapshot.meta.get(path)
               or approved.files.get(path) != snapshot.files.get(path)):
-            # Same content, other permissions (git's executable bit included): chmod 777.
-            change = Change.MODE
+            change = Change.MODE  # same bytes, other mode or owner (the executable bit too)
         else:
             change = None
-        if change is not None and (folders or not _folder_noise(path, change, old_kind,
-                                                                new_kind, approved, snapshot)):
-            yield path, change
+        if change is None:
+            continue
+        if not folders and change in (Change.ADDED, Change.DELETED) \
+                and Kind.DIR in (old_kind, new_kind):
+            # A folder added or removed with files in it says nothing the files don't.
+            side = snapshot if change is Change.ADDED else approved
+            if path in holding.setdefault(id(side), _folders_with_files(side)):
+                continue
+        yield path, change
+
+
+def _folders_with_files(state: TreeState) -> set[str]:
+    """Every folder that has a file or link somewhere below it."""
+    found: set[str] = set()
+    for path in state.files:
+        parts = path.split("/")
+        for n in range(len(parts) - 1, 0, -1):
+            folder = "/".join(parts[:n])
+            if folder in found:
+                break
+            found.add(folder)
+    return found
 
 
 def _content(state: TreeState, path: str) -> str | None:
-    """The object id of a file's content or a link's target (None for folders)."""
+    """The blob id of a file or link (its content or target), None for folders."""
     entry = state.files.get(path)
     return entry[1] if entry else None
 
 
-def _folder_noise(path: str, change: Change, old_kind: Kind | None, new_kind: Kind | None,
-                  approved: TreeState, snapshot: TreeState) -> bool:
-    """A folder added or removed together with files in it says nothing the files don't."""
-    if change not in (Change.ADDED, Change.DELETED) or Kind.DIR not in (old_kind, new_kind):
-        return False
-    side = snapshot if change is Change.ADDED else approved
-    prefix = path + "/"
-    return any(p.startswith(prefix) for p in side.files)
-
-
-def _side(state: TreeState, path: str, reader: BlobReader) -> Side | None:
+def _side(state: TreeState, path: str, reader: BlobReader,
+          with_data: bool = True) -> Side | None:
     kind = state.kind(path)
     if kind is None:
         return None
@@ -73,6 +83,8 @@ def _side(state: TreeState, path: str, reader: BlobReader) -> Side | None:
     mode = info.mode if info else 0
     entry = state.files.get(path)
     if kind is Kind.DIR or entry is None:
+        return Side(kind=kind, mode=mode, data=None, target=None)
+    if kind is Kind.FILE and not with_data:
         return Side(kind=kind, mode=mode, data=None, target=None)
     data = reader.read(entry[1])
     if kind is Kind.SYMLINK:
@@ -106,7 +118,9 @@ def findings(approved: TreeState, snapshot: TreeState, policy: Policy,
     """Every unapproved change, graded: critical by detect, info by allow_new, else warning."""
     result: list[Finding] = []
     for path, change in changed_paths(approved, snapshot, policy):
-        old, new = _side(approved, path, reader), _side(snapshot, path, reader)
+        # A deleted file's old bytes matter to no rule and to no reader of the report.
+        old = _side(approved, path, reader, with_data=change is not Change.DELETED)
+        new = _side(snapshot, path, reader)
         reasons = critical_reasons(path, change, old, new)
         if reasons:
             severity = Severity.CRITICAL
@@ -124,7 +138,8 @@ def findings(approved: TreeState, snapshot: TreeState, policy: Policy,
             new_blob=new_file[1] if new_file else None,
             old_mode=old_meta.describe() if old_meta else None,
             new_mode=new_meta.describe() if new_meta else None,
-            diff=unified_diff(path, old, new) if change is not Change.MODE else None,
+            diff=(unified_diff(path, old, new)
+                  if change in (Change.MODIFIED, Change.ADDED, Change.TYPE) else None),
             size=len(new.data) if new and new.data is not None else None,
         ))
     return result

@@ -39,7 +39,8 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
         remote = remote or open_remote(site)
         try:
             entries = remote.scan(Policy.for_site(site).exclude)
-            paths = files_to_read(repo, entries, deep)
+            cache = repo.load_cache()
+            paths = files_to_read(cache, entries, deep)
             known: dict[str, str] = {}
             if expect_known and paths:
                 hashed = remote.hashes(paths)
@@ -48,7 +49,7 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
                 paths = [p for p in paths if p not in known]
             log.info("%s: %d paths listed, %d to read", site.name, len(entries), len(paths))
             with progress(f"{site.name}: backing up", len(paths)) as bar:
-                outcome = commit_snapshot(repo, entries, remote.read(paths),
+                outcome = commit_snapshot(repo, cache, entries, remote.read(paths),
                                           str(site.source), bar, known)
         finally:
             if own:

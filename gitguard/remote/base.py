@@ -6,13 +6,15 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gitguard.errors import ScanError
 from gitguard.model import Entry, printable
-from gitguard.plan import Step
 from gitguard.policy import PathSet
 from gitguard.store.meta import META_PATH
+
+if TYPE_CHECKING:
+    from gitguard.plan import Step
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class Remote(Protocol):
     """A site's docroot, wherever it lives."""
 
     description: str
+    sees_ctime: bool  # whether a scan shows ctime (SFTP does not)
 
     def scan(self, exclude: PathSet) -> list[Entry]:
         """Every path below the docroot (lstat, never following links), minus exclusions."""
@@ -69,7 +72,8 @@ def skipped(path: str, exclude: PathSet) -> bool:
     """Paths no snapshot can hold: excluded ones, git's own folders, the metadata file."""
     if exclude.match(path):
         return True
-    if path == META_PATH or any(part.lower() == ".git" for part in path.split("/")):
+    if path == META_PATH or (".git" in path.lower()
+                             and any(part.lower() == ".git" for part in path.split("/"))):
         log.warning("skipping %s: git cannot store it in a snapshot", printable(path))
         return True
     return False

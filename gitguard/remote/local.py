@@ -45,6 +45,7 @@ class LocalRemote:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = str(root)
+        self.sees_ctime = True
 
     def _root_fd(self) -> int:
         try:

@@ -44,6 +44,7 @@ from gitguard.report.texts import (
 )
 
 MAX_DETAILS = 50  # changed files shown with their diff; the rest are in the history
+MAX_ROWS = 500  # rows of a table; a whole-site incident is counted, its list is in git
 SHORT_HASH = 12
 BLANK_NAME = "(..............................)"  # a name to be written in by hand
 DASH = "—"
@@ -131,12 +132,20 @@ class _Doc:
         self.lines += [*lines, ""]
 
     def table(self, header: Sequence[str], rows: Iterable[Sequence[str]], align: str) -> None:
-        """A pipe table; align has one letter per column: l, r or c."""
+        """A pipe table; align has one letter per column: l, r or c. After MAX_ROWS rows
+        the rest is counted, not listed: the full list is in the git history."""
         marks = {"l": "---", "r": "--:", "c": ":-:"}
         self.lines.append("| " + " | ".join(header) + " |")
         self.lines.append("|" + "|".join(marks[a] for a in align) + "|")
-        self.lines += ["| " + " | ".join(row) + " |" for row in rows]
+        more = 0
+        for n, row in enumerate(rows):
+            if n < MAX_ROWS:
+                self.lines.append("| " + " | ".join(row) + " |")
+            else:
+                more += 1
         self.lines.append("")
+        if more:
+            self.para(self.t("table.more", n=number(more, self.lang)))
 
     def facts(self, rows: Sequence[tuple[str, str]]) -> None:
         self.table([self.t("col.item"), self.t("col.value")], rows, "ll")

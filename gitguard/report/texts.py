@@ -463,6 +463,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "This activity report is submitted to the Head of Department for review and "
               "appropriate use.",
     },
+    "table.more": {"id": "... dan {n} baris lainnya; daftar lengkapnya tersimpan dalam riwayat "
+                         "git website ini.",
+                   "en": "... and {n} more rows; the full list is kept in the site's git "
+                         "history."},
     # --- reasons the audit itself gives (detect's live in reasons.py) -------------------
     "reason.unapproved_change": {"id": "perubahan yang tidak tercakup persetujuan bertanda tangan",
                                  "en": "change not covered by a signed approval"},

@@ -7,6 +7,7 @@ cannot hold, live here too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -33,15 +34,16 @@ class Meta:
         return f"{self.mode:04o} {self.uid}:{self.gid}"
 
 
+_ODD = re.compile(rb'[\x00-\x1f\x7f"\\]|^ | $')
+
+
 def quote(path: str) -> bytes:
     """The path as one line: raw when plain, C-quoted when it has odd bytes."""
     raw = path_bytes(path)
-    try:
-        raw.decode("utf-8")
-        plain = all(b >= 0x20 and b != 0x7F and b not in b'"\\' for b in raw)
-    except UnicodeDecodeError:
-        plain = False
-    if plain and raw.strip(b" ") == raw:
+    if path.isascii() or path.isprintable():
+        if not _ODD.search(raw):
+            return raw
+    elif not _ODD.search(raw) and _valid_utf8(raw):
         return raw
     out = bytearray(b'"')
     for b in raw:
@@ -52,6 +54,14 @@ def quote(path: str) -> bytes:
         else:
             out.append(b)
     return bytes(out + b'"')
+
+
+def _valid_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def unquote(text: bytes) -> str:

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from gitguard.clock import now
 from gitguard.errors import LockedError, StoreError
 from gitguard.model import Kind, RunRecord
 from gitguard.store.git import Git
-from gitguard.store.objects import BlobReader, commit, ls_tree, move_ref, write_tree
+from gitguard.store.objects import BlobReader, commit, ls_tree, move_ref
 
 SNAPSHOTS = "refs/heads/snapshots"
 APPROVED = "refs/heads/approved"
@@ -37,14 +37,35 @@ REPO_CONFIG = {
 
 
 class CachedStat:
-    """What the last scan saw of a file, so an unchanged file is not read again."""
+    """What the last scan saw of a path, so an unchanged file is not read again."""
 
-    __slots__ = ("ctime_ns", "kind", "mode", "mtime_ns", "oid", "size")
+    __slots__ = ("ctime_ns", "gid", "kind", "mode", "mtime_ns", "oid", "size", "uid")
 
     def __init__(self, kind: str, size: int, mtime_ns: int, ctime_ns: int, mode: int,
-                 oid: str) -> None:
+                 uid: int, gid: int, oid: str) -> None:
         self.kind, self.size, self.mtime_ns, self.ctime_ns = kind, size, mtime_ns, ctime_ns
-        self.mode, self.oid = mode, oid
+        self.mode, self.uid, self.gid, self.oid = mode, uid, gid, oid
+
+    def row(self) -> list[object]:
+        """The JSON form."""
+        return [self.kind, self.size, self.mtime_ns, self.ctime_ns, self.mode, self.uid,
+                self.gid, self.oid]
+
+
+class ScanCache:
+    """Every path of the newest snapshot with the stat that vouches for it (folders too),
+    and the id of that snapshot's metadata blob. Valid only for that snapshot."""
+
+    def __init__(self, commit: str | None, entries: dict[str, CachedStat],
+                 meta_oid: str | None) -> None:
+        self.commit = commit
+        self.entries = entries
+        self.meta_oid = meta_oid
+
+    @property
+    def valid(self) -> bool:
+        """Whether it describes a snapshot at all (else every file is read)."""
+        return self.commit is not None and self.meta_oid is not None
 
 
 class SiteRepo:
@@ -100,22 +121,24 @@ class SiteRepo:
 
     # -- scan cache ----------------------------------------------------------------------
 
-    def load_cache(self, snapshot: str | None) -> dict[str, CachedStat]:
-        """The stat cache, if it describes this snapshot; else empty (everything is read)."""
+    def load_cache(self) -> ScanCache:
+        """The stat cache, if it describes the newest snapshot; else an empty one."""
+        tip = self.git.rev(SNAPSHOTS)
         try:
             data = json.loads((self.private / "scan-cache.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        if snapshot is None or data.get("commit") != snapshot:
-            return {}
-        return {path: CachedStat(*row) for path, row in data["entries"].items()}
+            if tip is None or data.get("commit") != tip or data.get("version") != 2:
+                raise ValueError("stale")
+            entries = {path: CachedStat(*row) for path, row in data["entries"].items()}
+            return ScanCache(tip, entries, data["meta"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return ScanCache(None, {}, None)
 
-    def save_cache(self, snapshot: str, entries: Mapping[str, CachedStat]) -> None:
+    def save_cache(self, cache: ScanCache) -> None:
         """Write the stat cache atomically."""
-        rows = {p: [c.kind, c.size, c.mtime_ns, c.ctime_ns, c.mode, c.oid]
-                for p, c in entries.items()}
+        rows = {path: c.row() for path, c in cache.entries.items()}
         tmp = self.tmp("scan-cache")
-        tmp.write_text(json.dumps({"version": 1, "commit": snapshot, "entries": rows}))
+        tmp.write_text(json.dumps({"version": 2, "commit": cache.commit, "meta": cache.meta_oid,
+                                   "entries": rows}, separators=(",", ":")))
         os.replace(tmp, self.private / "scan-cache.json")
 
     # -- the journal ---------------------------------------------------------------------
@@ -130,15 +153,24 @@ class SiteRepo:
                                                      default=str).encode()}
         for fname, data in (files or {}).items():
             new_files[f"reports/{stamp:%Y/%m/%d}/{fname}"] = data
+        rows = b"".join(
+            f"100644 {self.git.text(['hash-object', '-w', '--stdin'], input=data)}\t".encode()
+            + fname.encode("utf-8", "surrogateescape") + b"\0"
+            for fname, data in new_files.items())
+        message = f"{record.action} {record.site}: {record.status}\n\n{record.summary}\n"
         for _ in range(5):
             parent = self.git.rev(JOURNAL)
-            entries = {p: (m, o) for m, o, p in ls_tree(self.git, parent)} if parent else {}
-            for fname, data in new_files.items():
-                oid = self.git.text(["hash-object", "-w", "--stdin"], input=data)
-                entries[fname] = ("100644", oid)
-            tree = write_tree(self.git, ((m, o, p) for p, (m, o) in entries.items()),
-                              self.tmp("journal-index"))
-            message = f"{record.action} {record.site}: {record.status}\n\n{record.summary}\n"
+            index = self.tmp("journal-index")
+            env = {"GIT_INDEX_FILE": str(index)}
+            try:
+                # read-tree + the new rows: the journal's size never costs Python time
+                if parent:
+                    self.git.run(["read-tree", parent], env=env)
+                self.git.run(["update-index", "--add", "-z", "--index-info"], input=rows,
+                             env=env)
+                tree = self.git.text(["write-tree"], env=env)
+            finally:
+                index.unlink(missing_ok=True)
             new = commit(self.git, tree, [parent] if parent else [], message)
             try:
                 move_ref(self.git, JOURNAL, new, parent, f"gitguard {record.action}")
@@ -162,8 +194,11 @@ class SiteRepo:
         if tip is None:
             return []
         wanted: list[str] = []
+        # runs/YYYY/MM/DD/...: days outside the period are not read at all
+        first = f"runs/{since.astimezone(UTC) - timedelta(days=1):%Y/%m/%d}" if since else ""
+        last = f"runs/{until.astimezone(UTC) + timedelta(days=1):%Y/%m/%d}~" if until else "~"
         for _mode, oid, path in ls_tree(self.git, tip):
-            if path.startswith("runs/") and path.endswith(".json"):
+            if path.startswith("runs/") and path.endswith(".json") and first <= path <= last:
                 wanted.append(oid)
         records: list[RunRecord] = []
         with BlobReader(self.git) as reader:

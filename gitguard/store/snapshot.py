@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -9,8 +11,8 @@ from gitguard.model import Entry, Kind, path_bytes
 from gitguard.progress import Progress
 from gitguard.remote.base import Content
 from gitguard.store import meta
-from gitguard.store.objects import BlobWriter, blob_id, commit, ls_tree, move_ref, write_tree
-from gitguard.store.repo import SNAPSHOTS, CachedStat, SiteRepo
+from gitguard.store.objects import ZERO, BlobWriter, blob_id, commit, ls_tree, move_ref
+from gitguard.store.repo import SNAPSHOTS, CachedStat, ScanCache, SiteRepo
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class SnapshotOutcome:
     bytes_read: int
 
 
-def _unchanged(entry: Entry, cached: CachedStat | None) -> bool:
+def _same_stat(entry: Entry, cached: CachedStat | None) -> bool:
     # ctime moves on every write and chmod and cannot be set back by the web user, so a
     # reset mtime does not hide an edit; ctime 0 means the transport (SFTP) cannot see it.
     return (cached is not None and cached.kind == entry.kind.value
@@ -36,15 +38,31 @@ def _unchanged(entry: Entry, cached: CachedStat | None) -> bool:
             and cached.ctime_ns == entry.ctime_ns and cached.ctime_ns >= 0)
 
 
-def files_to_read(repo: SiteRepo, entries: Sequence[Entry], deep: bool) -> list[str]:
+def _same_content_and_meta(before: CachedStat | None, now: CachedStat) -> bool:
+    return (before is not None and before.kind == now.kind and before.oid == now.oid
+            and (before.mode, before.uid, before.gid) == (now.mode, now.uid, now.gid))
+
+
+def _meta_changed(before: CachedStat | None, now: CachedStat) -> bool:
+    return (before is not None and before.kind == now.kind
+            and (before.mode, before.uid, before.gid) != (now.mode, now.uid, now.gid))
+
+
+def files_to_read(cache: ScanCache, entries: Sequence[Entry], deep: bool) -> list[str]:
     """The regular files whose contents must be fetched: new or changed ones, or all."""
-    cache = {} if deep else repo.load_cache(repo.git.rev(SNAPSHOTS))
+    known = {} if deep else cache.entries
     return [e.path for e in entries
-            if e.kind is Kind.FILE and (deep or not _unchanged(e, cache.get(e.path)))]
+            if e.kind is Kind.FILE and (deep or not _same_stat(e, known.get(e.path)))]
 
 
-def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable[Content],
-                    source: str, bar: Progress,
+def _git_mode(cached: CachedStat) -> str:
+    if cached.kind == Kind.SYMLINK.value:
+        return "120000"
+    return "100755" if cached.mode & 0o100 else "100644"
+
+
+def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
+                    contents: Iterable[Content], source: str, bar: Progress,
                     known: Mapping[str, str] | None = None) -> SnapshotOutcome:
     """Write the blobs, and commit a snapshot when the tree differs from the newest one.
 
@@ -54,28 +72,31 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
     """
     known = known or {}
     parent = repo.git.rev(SNAPSHOTS)
-    cache = repo.load_cache(parent)
     by_path = {e.path: e for e in entries}
-    oids: dict[str, str] = {}
     new_cache: dict[str, CachedStat] = {}
     read = bytes_read = 0
     with BlobWriter(repo.git) as writer:
         for content in contents:
             entry = by_path[content.path]
-            oids[content.path] = writer.add(content.size, content.chunks)
+            oid = writer.add(content.size, content.chunks)
             # A size that differs from the listing means the file changed between the two:
             # its bytes are consistent, but the stat must not vouch for them next time.
             ctime = entry.ctime_ns if content.size == entry.size else -1
             new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
-                                               ctime, entry.mode, oids[content.path])
+                                               ctime, entry.mode, entry.uid, entry.gid, oid)
             read += 1
             bytes_read += content.size
             bar.advance()
+        files = 0
         for entry in entries:
-            if entry.kind is Kind.DIR or entry.path in oids:
+            if entry.kind is not Kind.DIR:
+                files += 1
+            if entry.path in new_cache:
                 continue
-            cached = cache.get(entry.path)
-            if entry.path in known:
+            cached = cache.entries.get(entry.path)
+            if entry.kind is Kind.DIR:
+                oid = ""
+            elif entry.path in known:
                 oid = known[entry.path]
             elif entry.kind is Kind.SYMLINK:
                 target = path_bytes(entry.target or "")
@@ -85,39 +106,85 @@ def commit_snapshot(repo: SiteRepo, entries: Sequence[Entry], contents: Iterable
             else:
                 assert cached is not None, f"{entry.path} was neither read nor cached"
                 oid = cached.oid
-            oids[entry.path] = oid
             new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
-                                               entry.ctime_ns, entry.mode, oid)
-        metas = meta.of_entries(entries)
-        meta_oid = writer.add_bytes(meta.encode(metas))
+                                               entry.ctime_ns, entry.mode, entry.uid, entry.gid,
+                                               oid)
+        unchanged = cache.valid and len(new_cache) == len(cache.entries) and all(
+            _same_content_and_meta(cache.entries.get(path), now)
+            for path, now in new_cache.items())
+        if unchanged:
+            meta_oid = cache.meta_oid
+        else:
+            meta_oid = writer.add_bytes(meta.encode(meta.of_entries(entries)))
+    if unchanged and parent is not None:
+        if any(not _same_stat(e, cache.entries.get(e.path)) for e in entries):
+            repo.save_cache(ScanCache(parent, new_cache, meta_oid))  # same tree, newer stat
+        return SnapshotOutcome(commit=None, tip=parent, added=0, modified=0, deleted=0,
+                               meta_changed=0, files=files, read=read, bytes_read=bytes_read)
 
-    new_tree = {e.path: (e.git_mode, oids[e.path]) for e in entries if e.kind is not Kind.DIR}
-    old_tree = {path: (mode, oid) for mode, oid, path in ls_tree(repo.git, parent)} \
-        if parent else {}
-    old_meta = old_tree.pop(meta.META_PATH, None)
-    added = sum(1 for p in new_tree if p not in old_tree)
-    deleted = sum(1 for p in old_tree if p not in new_tree)
-    modified = sum(1 for p, v in new_tree.items() if p in old_tree and old_tree[p] != v)
-    meta_differs = old_meta is None or old_meta[1] != meta_oid
-    mode_changes = 0
-    if meta_differs and old_meta is not None:
+    old = _old_tree(repo, cache, parent)
+    new = {p: (_git_mode(c), c.oid) for p, c in new_cache.items() if c.kind != Kind.DIR.value}
+    old_meta = old.pop(meta.META_PATH, None)
+    added = sum(1 for p in new if p not in old)
+    deleted = sum(1 for p in old if p not in new)
+    modified = sum(1 for p, v in new.items() if p in old and old[p] != v)
+    mode_changes = sum(1 for p, c in new_cache.items() if _meta_changed(cache.entries.get(p), c))
+    if not cache.valid and old_meta is not None and old_meta[1] != meta_oid:
         before = meta.decode(repo.git.run(["cat-file", "blob", old_meta[1]]))
-        mode_changes = sum(1 for p, m in metas.items() if p in before and before[p] != m)
-    new_commit = None
-    if added or deleted or modified or meta_differs:
-        tree_rows = [(mode, oid, path) for path, (mode, oid) in new_tree.items()]
-        tree_rows.append(("100644", meta_oid, meta.META_PATH))
-        tree = write_tree(repo.git, tree_rows, repo.tmp("snapshot-index"))
-        summary = f"{added} added, {modified} modified, {deleted} deleted"
-        if mode_changes:
-            summary += f", {mode_changes} mode or owner changes"
-        message = (f"snapshot: {summary}\n\nsource: {source}\nfiles: {len(new_tree)}\n"
-                   f"read: {read} ({bytes_read} bytes)\n")
-        new_commit = commit(repo.git, tree, [parent] if parent else [], message)
-        move_ref(repo.git, SNAPSHOTS, new_commit, parent, "gitguard mirror")
-    tip = new_commit or parent
-    assert tip is not None
-    repo.save_cache(tip, new_cache)
-    return SnapshotOutcome(commit=new_commit, tip=tip, added=added, modified=modified,
-                           deleted=deleted, meta_changed=mode_changes,
-                           files=len(new_tree), read=read, bytes_read=bytes_read)
+        mode_changes = sum(1 for p, m in meta.of_entries(entries).items()
+                           if p in before and before[p] != m)
+    if not (added or deleted or modified) and old_meta is not None and old_meta[1] == meta_oid:
+        assert parent is not None
+        repo.save_cache(ScanCache(parent, new_cache, meta_oid))
+        return SnapshotOutcome(commit=None, tip=parent, added=0, modified=0, deleted=0,
+                               meta_changed=0, files=files, read=read, bytes_read=bytes_read)
+    assert meta_oid is not None
+    new[meta.META_PATH] = ("100644", meta_oid)
+    tree, index = _write_tree(repo, cache, old, new)
+    summary = f"{added} added, {modified} modified, {deleted} deleted"
+    if mode_changes:
+        summary += f", {mode_changes} mode or owner changes"
+    message = (f"snapshot: {summary}\n\nsource: {source}\nfiles: {files}\n"
+               f"read: {read} ({bytes_read} bytes)\n")
+    new_commit = commit(repo.git, tree, [parent] if parent else [], message)
+    move_ref(repo.git, SNAPSHOTS, new_commit, parent, "gitguard mirror")
+    os.replace(index, repo.private / "snapshot.index")
+    repo.save_cache(ScanCache(new_commit, new_cache, meta_oid))
+    return SnapshotOutcome(commit=new_commit, tip=new_commit, added=added, modified=modified,
+                           deleted=deleted, meta_changed=mode_changes, files=files, read=read,
+                           bytes_read=bytes_read)
+
+
+def _old_tree(repo: SiteRepo, cache: ScanCache,
+              parent: str | None) -> dict[str, tuple[str, str]]:
+    """The newest snapshot's blobs by path: from the cache when it is valid, else git."""
+    if cache.valid and cache.meta_oid is not None:
+        old = {p: (_git_mode(c), c.oid) for p, c in cache.entries.items()
+               if c.kind != Kind.DIR.value}
+        old[meta.META_PATH] = ("100644", cache.meta_oid)
+        return old
+    return {path: (mode, oid) for mode, oid, path in ls_tree(repo.git, parent)} \
+        if parent else {}
+
+
+def _write_tree(repo: SiteRepo, cache: ScanCache, old: Mapping[str, tuple[str, str]],
+                new: Mapping[str, tuple[str, str]]) -> tuple[str, os.PathLike[str]]:
+    """Write the tree through a private index. The index of the last snapshot is kept, so
+    only the changed paths are fed to git and unchanged folders reuse their cached trees."""
+    index = repo.tmp("snapshot-index")
+    kept = repo.private / "snapshot.index"
+    rows: list[bytes] = []
+    if cache.valid and kept.exists():
+        shutil.copyfile(kept, index)
+        rows += [f"0 {ZERO}\t".encode() + path_bytes(p) + b"\0" for p in old if p not in new]
+        changed = [(p, v) for p, v in new.items() if old.get(p) != v]
+    else:
+        changed = list(new.items())
+    rows += [f"{mode} {oid}\t".encode() + path_bytes(p) + b"\0" for p, (mode, oid) in changed]
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        repo.git.run(["update-index", "-z", "--index-info"], input=b"".join(rows), env=env)
+        return repo.git.text(["write-tree"], env=env), index
+    except BaseException:
+        index.unlink(missing_ok=True)
+        raise

@@ -133,6 +133,14 @@ def test_changes_are_counted_in_the_commit(site: Site, request: pytest.FixtureRe
     assert subject.startswith("snapshot: 1 added, 1 modified, 1 deleted, 1 mode or owner")
     diff = git(site.repo, "diff", "snapshots~1", "snapshots", "--", ".gitguard-meta")
     assert "+0777" in diff and "wp-content" in diff
+    # the tree built from the kept index is exactly the docroot
+    assert tree_files(site.repo, "snapshots") == expected_files(site.docroot)
+    (site.docroot / "cgi").rename(site.docroot / "cgi2")
+    (site.docroot / "baru.html").unlink()
+    (site.docroot / "baru.html").mkdir()
+    (site.docroot / "baru.html" / "dalam.txt").write_text("x\n")
+    assert site.run("mirror").returncode == 0
+    assert tree_files(site.repo, "snapshots") == expected_files(site.docroot)
 
 
 def test_same_size_edit_with_reset_mtime_is_caught(site: Site,
@@ -202,7 +210,8 @@ def test_connection_killed_mid_transfer_commits_nothing(sshd: SshServer, tmp_pat
     repo = SiteRepo.open(config.repo_path(site))
     remote = open_remote(site)
     entries = remote.scan(PathSet(()))
-    paths = files_to_read(repo, entries, deep=False)
+    cache = repo.load_cache()
+    paths = files_to_read(cache, entries, deep=False)
     assert len(paths) > 10
 
     def killed_after_first() -> Iterator[object]:
@@ -212,7 +221,7 @@ def test_connection_killed_mid_transfer_commits_nothing(sshd: SshServer, tmp_pat
                 assert sshd.kill_sessions() > 0
 
     with pytest.raises(ScanError, match="connection lost"), progress("test", 0) as bar:
-        commit_snapshot(repo, entries, killed_after_first(), "test", bar)  # type: ignore[arg-type]
+        commit_snapshot(repo, cache, entries, killed_after_first(), "t", bar)  # type: ignore[arg-type]
     remote.close()
     assert repo.git.rev(SNAPSHOTS) is None
     # The next run completes the snapshot.
@@ -243,8 +252,9 @@ def test_unreadable_and_vanished_files_are_named(sshd: SshServer, tmp_path: Path
     entries = remote.scan(PathSet(()))
     sshd.run_as_user(f"rm {docroot}/berkas-07.bin")
     with pytest.raises(ScanError, match=r"berkas-07\.bin.*vanished"), progress("t", 0) as bar:
-        commit_snapshot(repo, entries, remote.read(files_to_read(repo, entries, False)),
-                        "test", bar)
+        cache = repo.load_cache()
+        commit_snapshot(repo, cache, entries,
+                        remote.read(files_to_read(cache, entries, False)), "test", bar)
     remote.close()
     assert repo.git.rev(SNAPSHOTS) is None
 
