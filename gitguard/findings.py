@@ -50,7 +50,9 @@ def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
                 and Kind.DIR in (old_kind, new_kind):
             # A folder added or removed with files in it says nothing the files don't.
             side = snapshot if change is Change.ADDED else approved
-            if path in holding.setdefault(id(side), _folders_with_files(side)):
+            if id(side) not in holding:
+                holding[id(side)] = _folders_with_files(side)
+            if path in holding[id(side)]:
                 continue
         yield path, change
 

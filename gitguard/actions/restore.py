@@ -29,6 +29,9 @@ Confirm = Callable[[RestorePlan], bool]
 def restore_target(config: Config, repo: SiteRepo, rev: str | None) -> Baseline:
     """The verified approved commit to restore: the trusted tip, or REV from its history."""
     check = check_baseline(config, repo)
+    if [p.code for p in check.problems] == ["no_baseline"]:
+        raise UsageError("nothing is approved yet: sign a snapshot with 'gitguard approve' "
+                         "first; nothing on the server was changed")
     if not check.trusted or check.baseline is None:
         reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
         raise CriticalError(f"refusing to restore: the approved state cannot be trusted "
@@ -66,9 +69,9 @@ def restore(config: Config, site: Site, rev: str | None = None,
         target = restore_target(config, repo, rev)
         remote = open_remote(site)
         try:
-            # Deep: a stat cache without ctime (SFTP) would miss a same-size edit whose
-            # mtime was put back, and the plan would then leave it on the server.
-            evidence = mirror_locked(repo, site, deep=True, remote=remote,
+            # Deep where the transport cannot see ctime (SFTP): a stat cache would miss a
+            # same-size edit whose mtime was put back, and the plan would leave it there.
+            evidence = mirror_locked(repo, site, deep=not remote.sees_ctime, remote=remote,
                                      expect_known=True).tip
             assert evidence is not None
             incident = assess(config, site, repo, evidence, target)

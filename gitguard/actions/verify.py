@@ -6,7 +6,7 @@ from gitguard.actions.audit import assess, with_live_look
 from gitguard.actions.mirror import mirror_locked
 from gitguard.clock import now
 from gitguard.config import Config, Site
-from gitguard.errors import CriticalError
+from gitguard.errors import CriticalError, UsageError
 from gitguard.model import AuditResult, Severity, printable
 from gitguard.store.repo import SiteRepo
 from gitguard.trust import check_baseline
@@ -18,6 +18,9 @@ def verify(config: Config, site: Site) -> AuditResult:
     with repo.lock():
         started = now()
         check = check_baseline(config, repo)
+        if [p.code for p in check.problems] == ["no_baseline"]:
+            raise UsageError("nothing is approved yet, so nothing to verify against: sign a "
+                             "snapshot with 'gitguard approve' first")
         if not check.trusted or check.baseline is None:
             reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
             raise CriticalError(f"cannot verify: the approved state cannot be trusted "

@@ -6,6 +6,8 @@
 # step that failed, then removes the staging folder given as the first argument.
 use strict;
 use warnings;
+use Errno qw(EXDEV);
+use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_NOFOLLOW);
 my $stage = shift @ARGV;
 my %safe;
 local $/ = "\0";
@@ -51,6 +53,34 @@ sub owner {
     chown($uid, $gid, $path);    # allowed to fail: an unprivileged account may not
 }
 
+# A folder on another file system (a mount below the docroot) cannot take a rename from the
+# staging folder: copy next to the target under a temporary name, then rename that.
+sub move_across {
+    my ($staged, $target, $uid, $gid) = @_;
+    (my $dir = $target) =~ s{/[^/]*\z}{};
+    my $tmp = "$dir/.gitguard-$$-" . int(rand(1e12)) . ".tmp";
+    my @st = lstat($staged);
+    return 0 unless @st;
+    if (-l _) {
+        my $to = readlink($staged);
+        return 0 unless defined $to && symlink($to, $tmp);
+    } else {
+        open(my $in, "<:raw", $staged) or return 0;
+        sysopen(my $out, $tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return 0;
+        binmode $out;
+        local $/ = \1048576;
+        my $ok = 1;
+        while (defined(my $chunk = <$in>)) { $ok = print {$out} $chunk or last; }
+        $ok = close($out) && $ok;
+        chmod($st[2] & 07777, $tmp) if $ok;
+        if (!$ok) { my $err = $!; unlink($tmp); $! = $err; return 0; }
+        owner($tmp, $uid, $gid);
+    }
+    if (!rename($tmp, $target)) { my $err = $!; unlink($tmp); $! = $err; return 0; }
+    unlink($staged);
+    return 1;
+}
+
 while (defined(my $op = <STDIN>)) {
     chomp $op;
     my $path = <STDIN>; chomp $path;
@@ -74,7 +104,10 @@ while (defined(my $op = <STDIN>)) {
         if (!-l $staged) { chmod(oct($mode), $staged); owner($staged, $uid, $gid); }
         my @st = lstat($target);
         if (@st && -d _) { $! = 21; $ok = 0; }    # EISDIR: the plan removes folders first
-        else { $ok = rename($staged, $target); }
+        else {
+            $ok = rename($staged, $target);
+            $ok = move_across($staged, $target, $uid, $gid) if !$ok && $!{EXDEV};
+        }
     } elsif ($op eq "C") {
         my ($mode, $uid, $gid) = split / /, $arg;
         my @st = lstat($target);
