@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gitguard.findings import changed_paths
 from gitguard.model import Change, Finding, Kind, Severity
 from gitguard.policy import PathSet, Policy
-from gitguard.store.tree import TreeState
+from gitguard.store.tree import TreeState, changed_paths
 
 
 class Action(StrEnum):

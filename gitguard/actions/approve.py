@@ -7,12 +7,11 @@ from pathlib import Path
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import TrustError, UsageError
-from gitguard.findings import changed_paths
 from gitguard.model import Change
 from gitguard.policy import PathSet, Policy
 from gitguard.store.objects import move_ref
 from gitguard.store.repo import APPROVED, APPROVED_SEEN, SNAPSHOTS, SiteRepo
-from gitguard.store.tree import EMPTY, TreeState, commit_state, read_state
+from gitguard.store.tree import EMPTY, TreeState, changed_paths, commit_state, read_state
 from gitguard.trust import (
     approver_for,
     check_baseline,

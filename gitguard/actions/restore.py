@@ -12,7 +12,6 @@ from gitguard.actions.report import keep_and_send, repair_of
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import CriticalError, SourceError, TrustError, UsageError
-from gitguard.findings import changed_paths
 from gitguard.model import Baseline, RestoredPath, RestoreResult, printable
 from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
@@ -20,7 +19,7 @@ from gitguard.remote import open_remote
 from gitguard.remote.base import Failure
 from gitguard.store.objects import BlobReader
 from gitguard.store.repo import APPROVED, SiteRepo
-from gitguard.store.tree import read_state
+from gitguard.store.tree import changed_paths, read_state
 from gitguard.trust import baseline, check_baseline, check_commit
 
 Confirm = Callable[[RestorePlan], bool]

@@ -131,20 +131,18 @@ class _Doc:
     def block(self, lines: list[str]) -> None:
         self.lines += [*lines, ""]
 
-    def table(self, header: Sequence[str], rows: Iterable[Sequence[str]], align: str) -> None:
-        """A pipe table; align has one letter per column: l, r or c. After MAX_ROWS rows
-        the rest is counted, not listed: the full list is in the git history."""
+    def table(self, header: Sequence[str], rows: Iterable[Sequence[str]], align: str,
+              total: int | None = None) -> None:
+        """A pipe table; align has one letter per column: l, r or c. With `total`, the rows
+        given are the first of that many, and the rest is counted, not listed."""
         marks = {"l": "---", "r": "--:", "c": ":-:"}
         self.lines.append("| " + " | ".join(header) + " |")
         self.lines.append("|" + "|".join(marks[a] for a in align) + "|")
-        more = 0
-        for n, row in enumerate(rows):
-            if n < MAX_ROWS:
-                self.lines.append("| " + " | ".join(row) + " |")
-            else:
-                more += 1
+        shown = len(self.lines)
+        self.lines += ["| " + " | ".join(row) + " |" for row in rows]
         self.lines.append("")
-        if more:
+        more = (total or 0) - (len(self.lines) - 1 - shown)
+        if more > 0:
             self.para(self.t("table.more", n=number(more, self.lang)))
 
     def facts(self, rows: Sequence[tuple[str, str]]) -> None:
@@ -319,7 +317,8 @@ def _findings_tables(doc: _Doc, findings: list[Finding]) -> None:
         if severity is Severity.INFO:
             doc.para(doc.t("state.info_note"))
         doc.table(header, ([str(number_of[id(f)]), code(f.path), _change(f, doc.lang),
-                            _reasons(f, doc.lang)] for f in group), "rlll")
+                            _reasons(f, doc.lang)] for f in group[:MAX_ROWS]), "rlll",
+                  len(group))
 
 
 def _details(doc: _Doc, findings: list[Finding], site: str) -> None:
@@ -392,7 +391,7 @@ def repair_report(result: RestoreResult, config: Config) -> str:
                    doc.t("col.severity"), doc.t("col.reasons")],
                   ([str(n), code(f.path), _change(f, lang),
                     doc.t(f"severity.{f.severity.value}"), _reasons(f, lang)]
-                   for n, f in enumerate(findings, 1)), "rllll")
+                   for n, f in enumerate(findings[:MAX_ROWS], 1)), "rllll", len(findings))
 
     doc.section("repair.section.evidence")
     if result.evidence:
@@ -407,7 +406,8 @@ def repair_report(result: RestoreResult, config: Config) -> str:
                    doc.t("col.before"), doc.t("col.after")],
                   ([str(n), code(p.path), _restore_action(p.action, lang),
                     _hash(p.before, lang), _hash(p.after, lang)]
-                   for n, p in enumerate(result.paths, 1)), "rllll")
+                   for n, p in enumerate(result.paths[:MAX_ROWS], 1)), "rllll",
+                  len(result.paths))
     else:
         doc.para(doc.t("repair.no_actions"))
 

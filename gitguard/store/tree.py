@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from gitguard.model import Kind
+from gitguard.model import Change, Kind
+from gitguard.policy import Policy
 from gitguard.store import meta
 from gitguard.store.git import Git
 from gitguard.store.objects import BlobWriter, commit, ls_tree, write_tree
@@ -57,3 +58,62 @@ def commit_state(repo: SiteRepo, state: TreeState, parents: list[str], message: 
     rows.append(("100644", meta_oid, meta.META_PATH))
     tree = write_tree(repo.git, rows, repo.tmp("tree-index"))
     return commit(repo.git, tree, parents, message, sign_with=sign_with or (), env=env)
+
+
+def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
+                  folders: bool = False) -> Iterator[tuple[str, Change]]:
+    """Every path whose content, kind, mode or owner differs, with what changed.
+
+    A folder added or removed together with files in it is left out unless `folders`.
+    """
+    paths = set(approved.files) | set(snapshot.files) | set(approved.meta) | set(snapshot.meta)
+    holding: dict[int, set[str]] = {}  # folders that hold files, per side, built on demand
+    for path in sorted(paths):
+        if policy.excluded(path):
+            continue
+        old_kind, new_kind = approved.kind(path), snapshot.kind(path)
+        if old_kind is None and new_kind is None:
+            continue
+        if old_kind is None:
+            change: Change | None = Change.ADDED
+        elif new_kind is None:
+            change = Change.DELETED
+        elif old_kind is not new_kind:
+            change = Change.TYPE
+        elif _content(approved, path) != _content(snapshot, path):
+            change = Change.MODIFIED
+        elif (approved.meta.get(path) != snapshot.meta.get(path)
+              or approved.files.get(path) != snapshot.files.get(path)):
+            change = Change.MODE  # same bytes, other mode or owner (the executable bit too)
+        else:
+            change = None
+        if change is None:
+            continue
+        if not folders and change in (Change.ADDED, Change.DELETED) \
+                and Kind.DIR in (old_kind, new_kind):
+            # A folder added or removed with files in it says nothing the files don't.
+            side = snapshot if change is Change.ADDED else approved
+            if id(side) not in holding:
+                holding[id(side)] = _folders_with_files(side)
+            if path in holding[id(side)]:
+                continue
+        yield path, change
+
+
+def _folders_with_files(state: TreeState) -> set[str]:
+    """Every folder that has a file or link somewhere below it."""
+    found: set[str] = set()
+    for path in state.files:
+        parts = path.split("/")
+        for n in range(len(parts) - 1, 0, -1):
+            folder = "/".join(parts[:n])
+            if folder in found:
+                break
+            found.add(folder)
+    return found
+
+
+def _content(state: TreeState, path: str) -> str | None:
+    """The blob id of a file or link (its content or target), None for folders."""
+    entry = state.files.get(path)
+    return entry[1] if entry else None
