@@ -17,7 +17,7 @@ from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
 from gitguard.remote import open_remote
 from gitguard.remote.base import Failure
-from gitguard.store.objects import BlobReader
+from gitguard.store.objects import RepoBlobs
 from gitguard.store.repo import APPROVED, SiteRepo
 from gitguard.store.tree import changed_paths, read_state
 from gitguard.trust import baseline, check_baseline, check_commit
@@ -83,8 +83,8 @@ def restore(config: Config, site: Site, rev: str | None = None,
                 return None, plan
             if plan.steps and confirm is not None and not confirm(plan):
                 return None, plan
-            with BlobReader(repo.git) as reader:
-                failures = remote.apply(plan.steps, reader.read)
+            with RepoBlobs(repo.git, repo.tmp("restore-index")) as blobs:
+                failures = remote.apply(plan.steps, blobs)
             after = mirror_locked(repo, site, remote=remote, expect_known=True).tip
             assert after is not None
         finally:

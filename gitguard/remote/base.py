@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +15,7 @@ from gitguard.store.meta import META_PATH
 
 if TYPE_CHECKING:
     from gitguard.plan import Step
+    from gitguard.store.objects import RepoBlobs
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Remote(Protocol):
         """Git blob ids computed where the files are, when that is cheaper than reading them
         (empty when the transport cannot)."""
 
-    def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+    def apply(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
         """Carry out a restore plan, each file atomically, never through a symlink; return
         the steps that failed (the others are done)."""
 

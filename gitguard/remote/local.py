@@ -23,6 +23,7 @@ from gitguard.remote.base import (
     temp_name,
     why,
 )
+from gitguard.store.objects import RepoBlobs
 
 _KINDS = {stat.S_IFREG: Kind.FILE, stat.S_IFDIR: Kind.DIR, stat.S_IFLNK: Kind.SYMLINK}
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -135,9 +136,9 @@ class LocalRemote:
         """Nothing: reading a local file costs what hashing it would."""
         return {}
 
-    def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+    def apply(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
         """Carry out a restore plan (see apply_local)."""
-        return apply_local(self.root, steps, blob)
+        return apply_local(self.root, steps, blobs.read)
 
     def close(self) -> None:
         """Nothing to release."""

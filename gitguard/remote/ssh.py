@@ -41,6 +41,7 @@ from gitguard.remote.base import (
     temp_name,
     why,
 )
+from gitguard.store.objects import RepoBlobs
 
 log = logging.getLogger(__name__)
 
@@ -409,14 +410,16 @@ class SshRemote:
 
     # -- restore -------------------------------------------------------------------------
 
-    def apply(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+    def apply(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
         """Carry out a restore plan: in bulk (one tar, one perl) on command accounts with
         perl, else step by step over SFTP; every folder on the way is checked with lstat."""
+        if not steps:
+            return []
         if self.mode == "command" and self.perl:
-            return self._apply_bulk(steps, blob)
-        return self._apply_sftp(steps, blob)
+            return self._apply_bulk(steps, blobs)
+        return self._apply_sftp(steps, blobs.read)
 
-    def _apply_bulk(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+    def _apply_bulk(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
         """Stage new files flat in a fresh folder inside the docroot (one tar), then let one
         perl run rename them into place, remove, mkdir and chmod, checking every folder."""
         out, status, err = self._stream(f"{self._cd()} && mktemp -d .gitguard-restore.XXXXXX",
@@ -425,40 +428,25 @@ class SshRemote:
         if status != 0 or not stage.startswith(".gitguard-restore."):
             log.info("%s: cannot stage in the docroot (%s); restoring over SFTP",
                      self.description, err.decode("utf-8", "replace").strip())
-            return self._apply_sftp(steps, blob)
-        def archive() -> Iterator[bytes]:
-            # Headers are made here and the bytes passed through as they are: tarfile's own
-            # writer copies every file in 16 KiB pieces.
-            for n, step in enumerate(steps):
-                if step.action not in (Action.WRITE, Action.LINK) or step.oid is None:
-                    continue
-                data = blob(step.oid)
-                info = tarfile.TarInfo(f"{n:07d}")
-                if step.action is Action.LINK:
-                    info.type = tarfile.SYMTYPE
-                    info.linkname = data.decode("utf-8", "surrogateescape")
-                    data = b""
-                else:
-                    info.size, info.mode = len(data), 0o600
-                yield info.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
-                if data:
-                    yield data
-                    yield b"\0" * (-len(data) % tarfile.BLOCKSIZE)
-            yield b"\0" * (2 * tarfile.BLOCKSIZE)
-
+            return self._apply_sftp(steps, blobs.read)
+        # The new content, at its real paths inside the fresh staging folder, as one tar
+        # that git itself writes.
+        rows = [("120000" if step.action is Action.LINK else
+                 "100755" if step.mode & 0o100 else "100644", step.oid, step.path)
+                for step in steps
+                if step.action in (Action.WRITE, Action.LINK) and step.oid is not None]
         _, status, err = self._stream(
-            f"{self._cd()} && tar -x -f - --no-same-owner -C {shlex.quote(stage)}", archive())
+            f"{self._cd()} && tar -x -f - --no-same-owner -C {shlex.quote(stage)}",
+            blobs.archive(rows)) if rows else (b"", 0, b"")
         if status != 0:
             raise SourceError(f"{self.description}: staging the restore failed: "
                               + err.decode("utf-8", "replace").strip()[:300])
 
         def script() -> Iterator[bytes]:
-            for n, step in enumerate(steps):
+            for step in steps:
                 code = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C"}.get(
                     step.action, "M")
                 arg = f"{step.mode:o} {step.uid} {step.gid}"
-                if code == "M":
-                    arg = f"{n:07d} {arg}"
                 yield b"%s\0%s\0%s\0" % (code.encode(), path_bytes(step.path), arg.encode())
 
         out, status, err = self._stream(

@@ -164,6 +164,48 @@ class BlobReader:
         self.close()
 
 
+class RepoBlobs:
+    """Where a restore takes the approved content from: single blobs, or a whole tar."""
+
+    def __init__(self, git: Git, scratch: Path) -> None:
+        self._git = git
+        self._scratch = scratch
+        self._reader: BlobReader | None = None
+
+    def read(self, oid: str) -> bytes:
+        """One blob's bytes."""
+        if self._reader is None:
+            self._reader = BlobReader(self._git)
+        return self._reader.read(oid)
+
+    def archive(self, rows: Iterable[tuple[str, str, str]]) -> Iterator[bytes]:
+        """A tar of these (git mode, object id, path) entries at their paths, made by
+        `git archive` from a temporary tree: no blob passes through Python one by one."""
+        tree = write_tree(self._git, rows, self._scratch)
+        proc = self._git.popen(["archive", "--format=tar", tree], stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdin is not None
+        proc.stdin.close()
+        try:
+            while chunk := proc.stdout.read(1 << 20):
+                yield chunk
+        finally:
+            proc.stdout.close()
+            if proc.wait() != 0 and proc.stderr is not None:
+                raise StoreError("git archive failed: "
+                                 + proc.stderr.read().decode("utf-8", "replace").strip())
+
+    def close(self) -> None:
+        """Stop the blob reader."""
+        if self._reader is not None:
+            self._reader.close()
+
+    def __enter__(self) -> RepoBlobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def existing(git: Git, oids: Iterable[str]) -> set[str]:
     """Which of these objects the repository already holds."""
     wanted = list(dict.fromkeys(oids))

@@ -1,8 +1,8 @@
 # gitguard restore, run on the web server by `perl -e` in the docroot.
 # Reads steps from stdin, NUL-separated: OP, PATH, ARG. OP is R (remove, never following a
-# link), D (mkdir; ARG "mode uid gid"), M (move a staged file or link into place; ARG "name
-# mode uid gid"), C (chmod/chown; ARG "mode uid gid"). A path is touched only after every
-# folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0" for each
+# link), D (mkdir; ARG "mode uid gid"), M (move the file or link staged at STAGE/PATH
+# into place; ARG "mode uid gid"), C (chmod/chown; ARG "mode uid gid"). A path is touched
+# only after every folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0" for each
 # step that failed, then removes the staging folder given as the first argument.
 use strict;
 use warnings;
@@ -99,8 +99,8 @@ while (defined(my $op = <STDIN>)) {
         $ok = mkdir($target, 0700);
         owner($target, $uid, $gid) if $ok;
     } elsif ($op eq "M") {
-        my ($name, $mode, $uid, $gid) = split / /, $arg;
-        my $staged = "$stage/$name";
+        my ($mode, $uid, $gid) = split / /, $arg;
+        my $staged = "$stage/$path";
         if (!-l $staged) { chmod(oct($mode), $staged); owner($staged, $uid, $gid); }
         my @st = lstat($target);
         if (@st && -d _) { $! = 21; $ok = 0; }    # EISDIR: the plan removes folders first
