@@ -15,7 +15,7 @@ from typing import NoReturn
 from gitguard import __version__
 from gitguard.config import Config, default_path, load
 from gitguard.errors import ExitCode, GitguardError, UsageError
-from gitguard.model import Status
+from gitguard.model import Status, printable
 from gitguard.output import write_atomic
 from gitguard.report import FORMATS, KINDS
 
@@ -146,7 +146,7 @@ def _cmd_restore(config: Config, args: argparse.Namespace) -> ExitCode:
         print(f"{args.site}: verified: the site equals the approved tree")
         return ExitCode.OK
     _fail(f"{args.site}: verification failed, still different: "
-          + ", ".join(result.still_different[:20]))
+          + ", ".join(printable(p) for p in result.still_different[:20]))
     return ExitCode.CRITICAL
 
 

@@ -19,7 +19,10 @@ def glob_to_regex(pattern: str) -> str:
     i = 0
     while i < len(body):
         ch = body[i]
-        if body.startswith("**/", i):
+        if body[i:] == "/**":
+            out.append("(?:/.*)?")  # 'cache/**' is the folder and everything in it
+            i += 3
+        elif body.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
         elif body.startswith("**", i):

@@ -7,13 +7,14 @@ import logging
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import GitguardError
+from gitguard.model import Entry, Kind
 from gitguard.policy import Policy
 from gitguard.progress import progress
 from gitguard.remote import open_remote
 from gitguard.remote.base import Remote
 from gitguard.store.objects import existing
-from gitguard.store.repo import SiteRepo
-from gitguard.store.snapshot import SnapshotOutcome, commit_snapshot, files_to_read
+from gitguard.store.repo import ScanCache, SiteRepo
+from gitguard.store.snapshot import SnapshotOutcome, commit_snapshot, files_to_read, nothing_changed
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,13 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
         try:
             entries = remote.scan(Policy.for_site(site).exclude)
             cache = repo.load_cache()
-            paths = files_to_read(cache, entries, deep)
-            known: dict[str, str] = {}
-            if expect_known and paths:
-                hashed = remote.hashes(paths)
-                present = existing(repo.git, hashed.values())
-                known = {p: oid for p, oid in hashed.items() if oid in present}
-                paths = [p for p in paths if p not in known]
-            log.info("%s: %d paths listed, %d to read", site.name, len(entries), len(paths))
-            with progress(f"{site.name}: backing up", len(paths)) as bar:
-                outcome = commit_snapshot(repo, cache, entries, remote.read(paths),
-                                          str(site.source), bar, known)
+            if not deep and nothing_changed(cache, entries):
+                outcome = SnapshotOutcome(
+                    commit=None, tip=cache.commit, added=0, modified=0, deleted=0,
+                    meta_changed=0, files=sum(1 for e in entries if e.kind is not Kind.DIR),
+                    read=0, bytes_read=0)
+            else:
+                outcome = _snapshot(repo, site, remote, cache, entries, deep, expect_known)
         finally:
             if own:
                 remote.close()
@@ -64,6 +61,22 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
         "meta_changed": outcome.meta_changed, "files": outcome.files, "read": outcome.read,
         "bytes_read": outcome.bytes_read, "deep": deep})
     return outcome
+
+
+def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache,
+              entries: list[Entry], deep: bool, expect_known: bool) -> SnapshotOutcome:
+    """Read what changed (or what the server cannot vouch for) and commit a snapshot."""
+    paths = files_to_read(cache, entries, deep)
+    known: dict[str, str] = {}
+    if expect_known and paths:
+        hashed = remote.hashes(paths)
+        present = existing(repo.git, hashed.values())
+        known = {p: oid for p, oid in hashed.items() if oid in present}
+        paths = [p for p in paths if p not in known]
+    log.info("%s: %d paths listed, %d to read", site.name, len(entries), len(paths))
+    with progress(f"{site.name}: backing up", len(paths)) as bar:
+        return commit_snapshot(repo, cache, entries, remote.read(paths), str(site.source),
+                               bar, known)
 
 
 def describe(outcome: SnapshotOutcome) -> str:

@@ -79,7 +79,10 @@ def _load_known_hosts(path: Path) -> paramiko.HostKeys:
 
 
 def _time_ns(text: bytes) -> int:
+    """find's %T@ (seconds, a dot, ten digits) as integer nanoseconds."""
     seconds, _, frac = text.partition(b".")
+    if len(frac) == 10:
+        return int(seconds + frac[:9])
     return int(seconds) * 1_000_000_000 + int((frac[:9] or b"0").ljust(9, b"0"))
 
 
@@ -264,17 +267,23 @@ class SshRemote:
         if len(fields) % 9 != 1:
             raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
         entries: list[Entry] = []
-        for i in range(0, len(fields) - 1, 9):
-            kind_code, mode, uid, gid, size, mtime, ctime, target, raw = fields[i:i + 9]
+        append = entries.append
+        fast_skip = not exclude
+        it = iter(fields)
+        for kind_code, mode, uid, gid, size, mtime, ctime, target, raw in zip(*[it] * 9,
+                                                                              strict=False):
             kind = _FIND_KINDS.get(kind_code)
-            path = path_str(raw[2:])
-            if kind is None or skipped(path, exclude):
+            path = raw[2:].decode("utf-8", "surrogateescape")
+            if kind is None:
                 continue
-            entries.append(Entry(
-                path=path, kind=kind, mode=int(mode, 8), uid=int(uid), gid=int(gid),
-                size=int(size) if kind is Kind.FILE else 0, mtime_ns=_time_ns(mtime),
-                ctime_ns=_time_ns(ctime),
-                target=path_str(target) if kind is Kind.SYMLINK else None))
+            # without exclude patterns only names with '.git' in them can be skipped
+            if (not fast_skip or b".git" in raw) and skipped(path, exclude):
+                continue
+            append(Entry(path, kind, int(mode, 8), int(uid), int(gid),
+                         int(size) if kind is Kind.FILE else 0, _time_ns(mtime),
+                         _time_ns(ctime),
+                         target.decode("utf-8", "surrogateescape")
+                         if kind is Kind.SYMLINK else None))
         return entries
 
     def _request(self, command: int, *args: object) -> paramiko.Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import marshal
 import os
 import secrets
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,7 @@ JOURNAL = "refs/heads/journal"
 # The last approved tip gitguard saw verified: a rollback or rewrite of `approved` shows
 # up as a tip that does not descend from it.
 APPROVED_SEEN = "refs/gitguard/approved-seen"
+CACHE_FILE = "scan-cache"
 
 REPO_CONFIG = {
     "core.protectNTFS": "false",  # Linux servers may have names that NTFS forbids
@@ -46,10 +48,10 @@ class CachedStat:
         self.kind, self.size, self.mtime_ns, self.ctime_ns = kind, size, mtime_ns, ctime_ns
         self.mode, self.uid, self.gid, self.oid = mode, uid, gid, oid
 
-    def row(self) -> list[object]:
-        """The JSON form."""
-        return [self.kind, self.size, self.mtime_ns, self.ctime_ns, self.mode, self.uid,
-                self.gid, self.oid]
+    def row(self) -> tuple[str, int, int, int, int, int, int, str]:
+        """The stored form."""
+        return (str(self.kind), self.size, self.mtime_ns, self.ctime_ns, self.mode, self.uid,
+                self.gid, self.oid)
 
 
 class ScanCache:
@@ -125,21 +127,23 @@ class SiteRepo:
         """The stat cache, if it describes the newest snapshot; else an empty one."""
         tip = self.git.rev(SNAPSHOTS)
         try:
-            data = json.loads((self.private / "scan-cache.json").read_text())
-            if tip is None or data.get("commit") != tip or data.get("version") != 2:
+            # marshal: a private cache read on every run of a 15-minute job, where JSON's
+            # cost shows; a file it cannot read only means every file is read once more.
+            data = marshal.loads((self.private / CACHE_FILE).read_bytes())
+            if tip is None or data.get("commit") != tip or data.get("version") != 3:
                 raise ValueError("stale")
             entries = {path: CachedStat(*row) for path, row in data["entries"].items()}
             return ScanCache(tip, entries, data["meta"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
             return ScanCache(None, {}, None)
 
     def save_cache(self, cache: ScanCache) -> None:
         """Write the stat cache atomically."""
         rows = {path: c.row() for path, c in cache.entries.items()}
         tmp = self.tmp("scan-cache")
-        tmp.write_text(json.dumps({"version": 2, "commit": cache.commit, "meta": cache.meta_oid,
-                                   "entries": rows}, separators=(",", ":")))
-        os.replace(tmp, self.private / "scan-cache.json")
+        tmp.write_bytes(marshal.dumps({"version": 3, "commit": cache.commit,
+                                       "meta": cache.meta_oid, "entries": rows}))
+        os.replace(tmp, self.private / CACHE_FILE)
 
     # -- the journal ---------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ class SnapshotOutcome:
 def _same_stat(entry: Entry, cached: CachedStat | None) -> bool:
     # ctime moves on every write and chmod and cannot be set back by the web user, so a
     # reset mtime does not hide an edit; ctime 0 means the transport (SFTP) cannot see it.
-    return (cached is not None and cached.kind == entry.kind.value
+    return (cached is not None and cached.kind == entry.kind
             and cached.size == entry.size and cached.mtime_ns == entry.mtime_ns
             and cached.ctime_ns == entry.ctime_ns and cached.ctime_ns >= 0)
 
@@ -46,6 +46,22 @@ def _same_content_and_meta(before: CachedStat | None, now: CachedStat) -> bool:
 def _meta_changed(before: CachedStat | None, now: CachedStat) -> bool:
     return (before is not None and before.kind == now.kind
             and (before.mode, before.uid, before.gid) != (now.mode, now.uid, now.gid))
+
+
+def nothing_changed(cache: ScanCache, entries: Sequence[Entry]) -> bool:
+    """Whether the scan shows exactly what the cache vouches for: the same paths, each with
+    the same kind, stat, mode, owner and link target. Then there is nothing to read or
+    write, and no snapshot to take."""
+    if not cache.valid or len(entries) != len(cache.entries):
+        return False
+    for entry in entries:
+        cached = cache.entries.get(entry.path)
+        if (cached is None or not _same_stat(entry, cached)
+                or (cached.mode, cached.uid, cached.gid) != (entry.mode, entry.uid, entry.gid)):
+            return False
+        if entry.kind is Kind.SYMLINK and cached.oid != blob_id(path_bytes(entry.target or "")):
+            return False
+    return True
 
 
 def files_to_read(cache: ScanCache, entries: Sequence[Entry], deep: bool) -> list[str]:
