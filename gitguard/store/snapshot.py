@@ -38,8 +38,8 @@ def _same_stat(entry: Entry, cached: CachedStat | None) -> bool:
             and cached.ctime_ns == entry.ctime_ns and cached.ctime_ns >= 0)
 
 
-def _same_content_and_meta(before: CachedStat | None, now: CachedStat) -> bool:
-    return (before is not None and before.kind == now.kind and before.oid == now.oid
+def _same_kind_and_meta(before: CachedStat | None, now: CachedStat) -> bool:
+    return (before is not None and before.kind == now.kind
             and (before.mode, before.uid, before.gid) == (now.mode, now.uid, now.gid))
 
 
@@ -125,11 +125,12 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
                                                entry.ctime_ns, entry.mode, entry.uid, entry.gid,
                                                oid)
-        unchanged = cache.valid and len(new_cache) == len(cache.entries) and all(
-            _same_content_and_meta(cache.entries.get(path), now)
-            for path, now in new_cache.items())
-        if unchanged:
-            meta_oid = cache.meta_oid
+        same_paths = cache.valid and len(new_cache) == len(cache.entries) and all(
+            _same_kind_and_meta(cache.entries.get(path), now) for path, now in new_cache.items())
+        unchanged = same_paths and all(cache.entries[path].oid == now.oid
+                                       for path, now in new_cache.items())
+        if same_paths:
+            meta_oid = cache.meta_oid  # same paths, kinds, modes and owners: same file
         else:
             meta_oid = writer.add_bytes(meta.encode(meta.of_entries(entries)))
     if unchanged and parent is not None:
