@@ -11,7 +11,6 @@ from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import StoreError
 from gitguard.findings import findings
-from gitguard.live import CRITICAL_LIVE, look
 from gitguard.model import SEVERITY_RANK, AuditResult, Baseline, Severity, Snapshot, Status
 from gitguard.policy import Policy
 from gitguard.report.markdown import state_report
@@ -61,6 +60,8 @@ def with_live_look(result: AuditResult, urls: tuple[str, ...]) -> AuditResult:
     """Add what the live site shows to an audit result, and raise its status to match."""
     if not urls:
         return result
+    from gitguard.live import CRITICAL_LIVE, look  # urllib and ssl only when there are URLs
+
     live = tuple(look(urls))
     status = result.status
     if any(r.code in CRITICAL_LIVE for r in live):

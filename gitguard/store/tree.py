@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import marshal
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitguard.model import Change, Kind
 from gitguard.policy import Policy
@@ -34,19 +37,50 @@ class TreeState:
 EMPTY = TreeState({}, {})
 
 
+MEMO_KEEP = 8
+
+
 def read_state(git: Git, rev: str | None) -> TreeState:
-    """Load a commit's tree and metadata (EMPTY for None)."""
+    """Load a commit's tree and metadata (EMPTY for None).
+
+    Trees never change, so the parsed form of the last few is kept in the repository's
+    private folder: the audit of a 30,000-file site then reads two small files, not git.
+    """
     if rev is None:
         return EMPTY
-    files: dict[str, tuple[str, str]] = {}
+    commit = git.rev(rev) or rev
+    memo = git.git_dir / "gitguard" / "trees" / f"{commit}.state"
+    try:
+        files, rows = marshal.loads(memo.read_bytes())
+        return TreeState(files, {p: meta.Meta(m, u, g, Kind(k))
+                                 for p, (m, u, g, k) in rows.items()})
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    files = {}
     meta_oid = None
-    for mode, oid, path in ls_tree(git, rev):
+    for mode, oid, path in ls_tree(git, commit):
         if path == meta.META_PATH:
             meta_oid = oid
         else:
             files[path] = (mode, oid)
     metas = meta.decode(git.run(["cat-file", "blob", meta_oid])) if meta_oid else {}
+    _remember(memo, files, metas)
     return TreeState(files, metas)
+
+
+def _remember(memo: Path, files: dict[str, tuple[str, str]],
+              metas: Mapping[str, meta.Meta]) -> None:
+    rows = {p: (m.mode, m.uid, m.gid, str(m.kind)) for p, m in metas.items()}
+    try:
+        memo.parent.mkdir(exist_ok=True)
+        tmp = memo.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(marshal.dumps((files, rows)))
+        os.replace(tmp, memo)
+        kept = sorted(memo.parent.glob("*.state"), key=lambda f: f.stat().st_mtime)
+        for old in kept[:-MEMO_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a memo is only a shortcut
 
 
 def commit_state(repo: SiteRepo, state: TreeState, parents: list[str], message: str,
