@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gitguard.config import Config, Person
-from gitguard.errors import TrustError
+from gitguard.errors import CriticalError, TrustError, UsageError
 from gitguard.model import Baseline, Reason, Signer
 from gitguard.store.repo import APPROVED, APPROVED_SEEN, SiteRepo
 
@@ -209,3 +209,17 @@ def check_baseline(config: Config, repo: SiteRepo) -> BaselineCheck:
 def _descends(repo: SiteRepo, ancestor: str, commit: str) -> bool:
     """Whether `ancestor` is in the history of `commit`."""
     return repo.git.ok(["merge-base", "--is-ancestor", ancestor, commit])
+
+
+def trusted_baseline(config: Config, repo: SiteRepo, doing: str) -> Baseline:
+    """The verified approved state that restore and verify work against; refuses (exit 3)
+    when nothing is approved yet and (exit 2) when the approved branch cannot be trusted."""
+    check = check_baseline(config, repo)
+    if [p.code for p in check.problems] == ["no_baseline"]:
+        raise UsageError(f"cannot {doing}: nothing is approved yet; sign a snapshot with "
+                         "'gitguard approve' first")
+    if not check.trusted or check.baseline is None:
+        reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
+        raise CriticalError(f"refusing to {doing}: the approved state cannot be trusted "
+                            f"({reasons}); nothing on the server was changed")
+    return check.baseline

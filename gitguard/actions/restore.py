@@ -11,7 +11,7 @@ from gitguard.actions.mirror import mirror_locked
 from gitguard.actions.report import keep_and_send, repair_of
 from gitguard.clock import now
 from gitguard.config import Config, Site
-from gitguard.errors import CriticalError, SourceError, TrustError, UsageError
+from gitguard.errors import SourceError, TrustError, UsageError
 from gitguard.model import Baseline, RestoredPath, RestoreResult, printable
 from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
@@ -20,23 +20,16 @@ from gitguard.remote.base import Failure
 from gitguard.store.objects import RepoBlobs
 from gitguard.store.repo import APPROVED, SiteRepo
 from gitguard.store.tree import changed_paths, read_state
-from gitguard.trust import baseline, check_baseline, check_commit
+from gitguard.trust import baseline, check_commit, trusted_baseline
 
 Confirm = Callable[[RestorePlan], bool]
 
 
 def restore_target(config: Config, repo: SiteRepo, rev: str | None) -> Baseline:
     """The verified approved commit to restore: the trusted tip, or REV from its history."""
-    check = check_baseline(config, repo)
-    if [p.code for p in check.problems] == ["no_baseline"]:
-        raise UsageError("nothing is approved yet: sign a snapshot with 'gitguard approve' "
-                         "first; nothing on the server was changed")
-    if not check.trusted or check.baseline is None:
-        reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
-        raise CriticalError(f"refusing to restore: the approved state cannot be trusted "
-                            f"({reasons}); nothing on the server was changed")
+    current = trusted_baseline(config, repo, "restore")
     if rev is None:
-        return check.baseline
+        return current
     commit = repo.git.rev(rev)
     if commit is None or not repo.git.ok(["merge-base", "--is-ancestor", commit, APPROVED]):
         raise UsageError(f"--to {rev}: not a commit of the approved history")

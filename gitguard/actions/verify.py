@@ -6,10 +6,10 @@ from gitguard.actions.audit import assess, with_live_look
 from gitguard.actions.mirror import mirror_locked
 from gitguard.clock import now
 from gitguard.config import Config, Site
-from gitguard.errors import CriticalError, UsageError
 from gitguard.model import AuditResult, Severity, printable
+from gitguard.remote import open_remote
 from gitguard.store.repo import SiteRepo
-from gitguard.trust import check_baseline
+from gitguard.trust import trusted_baseline
 
 
 def verify(config: Config, site: Site) -> AuditResult:
@@ -17,25 +17,24 @@ def verify(config: Config, site: Site) -> AuditResult:
     repo = SiteRepo.open(config.repo_path(site))
     with repo.lock():
         started = now()
-        check = check_baseline(config, repo)
-        if [p.code for p in check.problems] == ["no_baseline"]:
-            raise UsageError("nothing is approved yet, so nothing to verify against: sign a "
-                             "snapshot with 'gitguard approve' first")
-        if not check.trusted or check.baseline is None:
-            reasons = "; ".join(f"{p.code} {p.detail}".strip() for p in check.problems)
-            raise CriticalError(f"cannot verify: the approved state cannot be trusted "
-                                f"({reasons})")
-        # Deep: a stat cache without ctime (SFTP) would vouch for a same-size edit whose
-        # mtime was put back; content known to the repository is hashed, not fetched.
-        tip = mirror_locked(repo, site, deep=True, expect_known=True).tip
+        target = trusted_baseline(config, repo, "verify")
+        # Deep where the transport cannot see ctime (SFTP): a stat cache would vouch for a
+        # same-size edit whose mtime was put back; content the repository holds is hashed
+        # on the server, not fetched.
+        remote = open_remote(site)
+        try:
+            tip = mirror_locked(repo, site, deep=not remote.sees_ctime, remote=remote,
+                                expect_known=True).tip
+        finally:
+            remote.close()
         assert tip is not None
-        result = with_live_look(assess(config, site, repo, tip, check.baseline), site.urls)
+        result = with_live_look(assess(config, site, repo, tip, target), site.urls)
         differ = differing(result)
         repo.record("verify", site.name, started, "ok" if not differ else "critical",
                     "the site equals the approved tree" if not differ
                     else f"{len(differ)} path(s) differ from the approved tree",
                     {"verified": not differ, "snapshot": tip,
-                     "approved": check.baseline.commit, "differ": differ[:100]})
+                     "approved": target.commit, "differ": differ[:100]})
         return result
 
 
