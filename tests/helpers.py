@@ -63,8 +63,12 @@ def make_key(directory: Path, name: str, key_type: str = "ed25519") -> tuple[Pat
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     """Plain git against a site repository, as an auditor would run it."""
+    # an identity of its own: a fresh machine has no ~/.gitconfig
+    env = {"GIT_AUTHOR_NAME": "Auditor", "GIT_AUTHOR_EMAIL": "auditor@example.go.id",
+           "GIT_COMMITTER_NAME": "Auditor", "GIT_COMMITTER_EMAIL": "auditor@example.go.id",
+           **os.environ}
     proc = subprocess.run(["git", "--git-dir", str(repo), *args], capture_output=True,
-                          input=input, check=True)
+                          input=input, check=True, env=env)
     return proc.stdout.decode("utf-8", "surrogateescape").strip()
 
 
