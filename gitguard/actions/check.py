@@ -9,7 +9,9 @@ import logging
 from gitguard.actions.audit import audit_locked
 from gitguard.actions.mirror import mirror_locked
 from gitguard.actions.report import keep_and_send, state_of
+from gitguard.clock import now
 from gitguard.config import Config, Site
+from gitguard.errors import StoreError
 from gitguard.model import AuditResult, Severity, Status
 from gitguard.store.repo import SiteRepo
 
@@ -23,7 +25,23 @@ def check(config: Config, site: Site) -> AuditResult:
         mirror_locked(repo, site)
         result = audit_locked(config, site, repo, action="check", live=True)
         alert(config, repo, result)
+        push_offsite(repo, site)
         return result
+
+
+def push_offsite(repo: SiteRepo, site: Site) -> None:
+    """Copy the history to each configured remote: branches and gitguard's refs, never
+    forced, so an off-site copy refuses a rewritten history instead of taking it."""
+    for url in site.remotes:
+        started = now()
+        try:
+            repo.git.run(["push", "--quiet", url, "refs/heads/*:refs/heads/*",
+                          "refs/gitguard/*:refs/gitguard/*"])
+            ok, summary = True, f"history copied to {url}"
+        except StoreError as exc:
+            ok, summary = False, f"copying the history to {url} failed: {exc}"
+            log.warning("%s: %s", site.name, summary)
+        repo.record("push", site.name, started, "ok" if ok else "error", summary, {"url": url})
 
 
 def notify_configured(config: Config) -> bool:
