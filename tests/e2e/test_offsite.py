@@ -43,3 +43,33 @@ def test_check_copies_history_and_refuses_a_rewrite(tmp_path: Path) -> None:
     assert git(offsite, "rev-parse", "refs/heads/approved") == real
     runs = json.loads(gitguard("log", "www", "--json", config=config).stdout)["runs"]
     assert [r["status"] for r in runs if r["action"] == "push"][-1] == "error"
+
+
+def test_central_copy_hook_refuses_deletes_and_rewrites(tmp_path: Path) -> None:
+    hook = Path(__file__).resolve().parents[2] / "hooks" / "update"
+    central = tmp_path / "central.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(central)], check=True)
+    (central / "hooks" / "update").symlink_to(hook)
+    local = tmp_path / "local.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(local)], check=True)
+    empty = git(local, "hash-object", "-t", "tree", "-w", "--stdin", input=b"")
+    first = git(local, "commit-tree", empty, "-m", "first")
+    second = git(local, "commit-tree", empty, "-p", first, "-m", "second")
+    git(local, "update-ref", "refs/heads/approved", second)
+    git(local, "push", "-q", str(central), "refs/heads/approved")
+
+    def push(*args: str) -> subprocess.CompletedProcess[str]:
+        *options, refspec = args
+        return subprocess.run(["git", "--git-dir", str(local), "push", *options, str(central),
+                               refspec], capture_output=True, text=True, check=False)
+
+    git(local, "update-ref", "refs/heads/approved", first)
+    refused = push("--force", "refs/heads/approved")
+    assert refused.returncode != 0 and "refusing to rewrite" in refused.stderr
+    refused = push(":refs/heads/approved")
+    assert refused.returncode != 0 and "refusing to delete" in refused.stderr
+    assert git(central, "rev-parse", "refs/heads/approved") == second
+    third = git(local, "commit-tree", empty, "-p", second, "-m", "third")
+    git(local, "update-ref", "refs/heads/approved", third)
+    assert push("refs/heads/approved").returncode == 0
+    assert git(central, "rev-parse", "refs/heads/approved") == third
