@@ -13,7 +13,7 @@ from gitguard.policy import Policy
 from gitguard.store import meta
 from gitguard.store.git import Git
 from gitguard.store.objects import BlobWriter, commit, ls_tree, write_tree
-from gitguard.store.repo import SiteRepo
+from gitguard.store.repo import ScanCache, SiteRepo
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,27 @@ def read_state(git: Git, rev: str | None) -> TreeState:
     return TreeState(files, metas)
 
 
+def remember_state(git: Git, commit: str, state: TreeState) -> None:
+    """Keep a state gitguard just committed, so its next reader need not parse the tree."""
+    _remember(git.git_dir / "gitguard" / "trees" / f"{commit}.state", dict(state.files),
+              state.meta)
+
+
+def state_of_cache(cache: ScanCache) -> TreeState:
+    """The newest snapshot's state as the scan cache knows it (the same paths, kinds, modes,
+    owners and blobs as its tree), without asking git."""
+    files: dict[str, tuple[str, str]] = {}
+    metas: dict[str, meta.Meta] = {}
+    for path, c in cache.entries.items():
+        kind = Kind(c.kind)
+        metas[path] = meta.Meta(c.mode, c.uid, c.gid, kind)
+        if kind is Kind.SYMLINK:
+            files[path] = ("120000", c.oid)
+        elif kind is Kind.FILE:
+            files[path] = ("100755" if c.mode & 0o100 else "100644", c.oid)
+    return TreeState(files, metas)
+
+
 def _remember(memo: Path, files: dict[str, tuple[str, str]],
               metas: Mapping[str, meta.Meta]) -> None:
     rows = {p: (m.mode, m.uid, m.gid, str(m.kind)) for p, m in metas.items()}
@@ -91,7 +112,9 @@ def commit_state(repo: SiteRepo, state: TreeState, parents: list[str], message: 
     rows = [(mode, oid, path) for path, (mode, oid) in state.files.items()]
     rows.append(("100644", meta_oid, meta.META_PATH))
     tree = write_tree(repo.git, rows, repo.tmp("tree-index"))
-    return commit(repo.git, tree, parents, message, sign_with=sign_with or (), env=env)
+    new = commit(repo.git, tree, parents, message, sign_with=sign_with or (), env=env)
+    remember_state(repo.git, new, state)
+    return new
 
 
 def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
