@@ -95,11 +95,14 @@ def _cmd_mirror(config: Config, args: argparse.Namespace) -> ExitCode:
 
 def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.audit import as_json, audit, render_text
-    from gitguard.actions.check import check
     from gitguard.clock import now
     from gitguard.report.markdown import state_report
 
-    run = check if args.command == "check" else audit
+    run = audit
+    if args.command == "check":  # mirror, alerts, off-site copies: only the scheduled job
+        from gitguard.actions.check import check
+
+        run = check
     reports: list[str] = []
     worst = ExitCode.OK
     for site in config.select(args.sites):

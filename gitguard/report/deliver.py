@@ -21,8 +21,6 @@ from email.utils import formatdate, make_msgid, parseaddr
 from functools import partial
 from pathlib import Path
 
-import apprise
-
 from gitguard import __version__
 from gitguard.config import Config, Person
 from gitguard.errors import ConfigError, GitguardError, UsageError
@@ -192,6 +190,8 @@ def send_email(config: Config, to: list[str], subject: str, markdown_text: str,
 
 def send_apprise(urls: Sequence[str], title: str, body: str) -> None:
     """Notify every apprise URL with the report as Markdown, or raise DeliveryError."""
+    import apprise  # heavy to import; only a run that delivers needs it
+
     notifier = apprise.Apprise()
     for url in urls:
         if not notifier.add(url):
