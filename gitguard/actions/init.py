@@ -5,6 +5,7 @@ from __future__ import annotations
 from gitguard.config import Config, LocalSource, Site
 from gitguard.errors import SourceError
 from gitguard.remote import open_remote
+from gitguard.remote.ssh import SshRemote
 from gitguard.store.repo import SiteRepo
 from gitguard.trust import write_allowed_signers
 
@@ -17,7 +18,7 @@ def init(config: Config, site: Site) -> str:
         raise SourceError(f"docroot {site.source.path} is not a directory")
     remote = open_remote(site)
     try:
-        how = getattr(remote, "mode", "local")
+        how = remote.detect() if isinstance(remote, SshRemote) else "local"
     finally:
         remote.close()
     return f"repository {repo.path} ready; source {site.source} reachable ({how})"

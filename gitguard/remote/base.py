@@ -35,7 +35,10 @@ class Remote(Protocol):
     """A site's docroot, wherever it lives."""
 
     description: str
-    sees_ctime: bool  # whether a scan shows ctime (SFTP does not)
+
+    @property
+    def sees_ctime(self) -> bool:
+        """Whether a scan shows ctime (SFTP does not)."""
 
     def scan(self, exclude: PathSet) -> list[Entry]:
         """Every path below the docroot (lstat, never following links), minus exclusions."""

@@ -53,6 +53,9 @@ CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "ae
 FIND_FORMAT = r"%y\0%m\0%U\0%G\0%s\0%T@\0%C@\0%l\0%p\0"
 _PERL_APPLY = (files("gitguard.remote") / "perl" / "apply.pl").read_text()
 _PERL_HASH = (files("gitguard.remote") / "perl" / "hash.pl").read_text()
+PROBE = ("echo gitguard-probe; find --version; tar --version; "
+         "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
+LISTING_MARK = "gitguard-listing"
 _LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
 _FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK}
 
@@ -163,33 +166,52 @@ def connect_transport(site: Site) -> paramiko.Transport:
 
 
 class SshRemote:
-    """A docroot over SSH; `mode` is 'command' or 'sftp', decided by a probe."""
+    """A docroot over SSH; `mode` is 'command' or 'sftp', found by a probe that rides along
+    with the first listing (one round trip less for every scheduled check)."""
 
-    def __init__(self, transport: paramiko.Transport, source: SshSource, mode: str) -> None:
+    def __init__(self, transport: paramiko.Transport, source: SshSource) -> None:
         self.transport = transport
         self.source = source
-        self.mode = mode
+        self.mode = "unknown"
         self.root = source.path
         self.description = str(source)
         self._sftp: paramiko.SFTPClient | None = None
-        self.sees_ctime = mode == "command"
         self.perl = False  # perl with Digest::SHA: bulk restore and remote hashing
 
     @classmethod
     def connect(cls, site: Site) -> SshRemote:
-        """Connect, check the host key, log in and pick the fastest path the account allows."""
+        """Connect, check the host key and log in with the site's own key."""
         assert isinstance(site.source, SshSource)
-        transport = connect_transport(site)
-        remote = cls(transport, site.source, "sftp")
-        try:
-            if remote._probe_commands():
-                remote.mode = "command"
-                remote.sees_ctime = True
-            log.debug("%s: using the %s path", remote.description, remote.mode)
-            return remote
-        except BaseException:
-            transport.close()
-            raise
+        return cls(connect_transport(site), site.source)
+
+    def detect(self) -> str:
+        """Which path this account allows: 'command' (GNU find and tar) or 'sftp'."""
+        if self.mode == "unknown":
+            chan = self._exec(PROBE)
+            chan.shutdown_write()  # a forced internal-sftp reads stdin: EOF ends it
+            chan.settimeout(CONNECT_TIMEOUT)
+            out = b""
+            try:
+                while data := chan.recv(65536):
+                    out += data
+            except TimeoutError:
+                pass
+            finally:
+                chan.close()
+            self._learn(out)
+        return self.mode
+
+    def _learn(self, probe: bytes) -> None:
+        self.perl = b"gitguard-perl" in probe
+        command = (probe.startswith(b"gitguard-probe") and b"GNU findutils" in probe
+                   and b"GNU tar" in probe)
+        self.mode = "command" if command else "sftp"
+        log.debug("%s: using the %s path", self.description, self.mode)
+
+    @property
+    def sees_ctime(self) -> bool:
+        """Whether a scan shows ctime: on command accounts, not over SFTP."""
+        return self.detect() == "command"
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -203,24 +225,6 @@ class SshRemote:
 
     def _cd(self) -> str:
         return f"cd -- {shlex.quote(self.root)}"
-
-    def _probe_commands(self) -> bool:
-        """Whether this account runs commands with GNU find and tar (else: SFTP only)."""
-        chan = self._exec("echo gitguard-probe; find --version; tar --version; "
-                          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
-        chan.shutdown_write()  # a forced internal-sftp reads stdin: EOF ends it
-        chan.settimeout(CONNECT_TIMEOUT)
-        out = b""
-        try:
-            while data := chan.recv(65536):
-                out += data
-        except TimeoutError:
-            pass
-        finally:
-            chan.close()
-        self.perl = b"gitguard-perl" in out
-        return (out.startswith(b"gitguard-probe") and b"GNU findutils" in out
-                and b"GNU tar" in out)
 
     @property
     def sftp(self) -> paramiko.SFTPClient:
@@ -248,6 +252,10 @@ class SshRemote:
     def scan(self, exclude: PathSet) -> list[Entry]:
         """List the whole tree: one `find` on command accounts, an SFTP walk otherwise."""
         try:
+            if self.mode == "unknown":
+                first = self._scan_first(exclude)
+                if first is not None:
+                    return first
             if self.mode == "command":
                 return self._scan_find(exclude)
             return self._scan_sftp(exclude)
@@ -255,9 +263,26 @@ class SshRemote:
             raise ScanError(f"{self.description}: connection lost during the scan, nothing "
                             f"was committed: {exc}") from None
 
+    def _scan_first(self, exclude: PathSet) -> list[Entry] | None:
+        """The probe and, on a command account, the listing, in one command; None when the
+        account turned out to be SFTP-only."""
+        out, status, err = self._stream(f"{{ {PROBE}; }} 2>&1 | head -c 8192; echo; "
+                                        f"echo {LISTING_MARK}; {self._listing()}", ())
+        probe, mark, listing = out.partition(b"\n" + LISTING_MARK.encode() + b"\n")
+        self._learn(probe if mark else b"")
+        if self.mode != "command":
+            return None
+        return self._parse_listing(listing, status, err, exclude)
+
+    def _listing(self) -> str:
+        return f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf '{FIND_FORMAT}'"
+
     def _scan_find(self, exclude: PathSet) -> list[Entry]:
-        out, status, err = self._stream(
-            f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf '{FIND_FORMAT}'", ())
+        out, status, err = self._stream(self._listing(), ())
+        return self._parse_listing(out, status, err, exclude)
+
+    def _parse_listing(self, out: bytes, status: int, err: bytes,
+                       exclude: PathSet) -> list[Entry]:
         errors = err.decode("utf-8", "replace").strip()
         if status != 0:
             lines = errors.splitlines()
@@ -407,7 +432,7 @@ class SshRemote:
 
     def hashes(self, paths: Sequence[str]) -> dict[str, str]:
         """Git blob ids computed on the server (perl), so known content need not travel."""
-        if self.mode != "command" or not self.perl or not paths:
+        if not paths or self.detect() != "command" or not self.perl:
             return {}
         out, status, _ = self._stream(
             f"{self._cd()} && perl -e {shlex.quote(_PERL_HASH)}",
@@ -424,7 +449,7 @@ class SshRemote:
         perl, else step by step over SFTP; every folder on the way is checked with lstat."""
         if not steps:
             return []
-        if self.mode == "command" and self.perl:
+        if self.detect() == "command" and self.perl:
             return self._apply_bulk(steps, blobs)
         return self._apply_sftp(steps, blobs.read)
 
@@ -566,7 +591,7 @@ class SshRemote:
         if not paths:
             return
         try:
-            if self.mode == "command":
+            if self.detect() == "command":
                 yield from self._read_tar(paths)
             else:
                 yield from self._read_sftp(paths)
