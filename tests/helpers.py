@@ -22,6 +22,17 @@ def gitguard(*args: str, config: Path | None = None, env: Mapping[str, str] | No
                           input=input, timeout=timeout, check=False)
 
 
+def run(*args: str, config: Path, expect: int,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real CLI; asserts the exit code and that nothing crashed."""
+    proc = gitguard(*args, config=config, input=input)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == expect, (
+        f"gitguard {' '.join(args)}: exit {proc.returncode}, expected {expect}\n"
+        f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
+
+
 def toml_value(value: Any) -> str:
     """A Python value as TOML."""
     if isinstance(value, bool):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import git, gitguard, make_key, write_config
+from helpers import git, make_key, run, write_config
 
 WORDPRESS = Path("/usr/share/wordpress")
 APPROVED = "refs/heads/approved"
@@ -55,16 +55,6 @@ def people(keys: dict[str, tuple[Path, str]]) -> dict[str, dict[str, str]]:
     return {"rina": {"name": "Rina Wulandari", "role": "kasubbag", "signing_key": keys["rina"][1]},
             "budi": {"name": "Budi Santoso", "role": "kabag", "signing_key": keys["budi"][1]},
             "sari": {"name": "Sari Dewi", "role": "staf", "signing_key": keys["sari"][1]}}
-
-
-def run(*args: str, config: Path, expect: int) -> subprocess.CompletedProcess[str]:
-    """The real CLI; asserts the exit code and that nothing crashed."""
-    proc = gitguard(*args, config=config)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode == expect, (
-        f"gitguard {' '.join(args)}: exit {proc.returncode}, expected {expect}\n"
-        f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
-    return proc
 
 
 def audit(site: Site, expect: int, command: str = "audit", *extra: str) -> dict[str, Any]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import git, gitguard, make_key, write_config
+from helpers import git, gitguard, make_key, run, write_config
 from sshd import SshServer
 
 SNAPSHOTS = "refs/heads/snapshots"
@@ -22,16 +21,6 @@ def rina(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict
     """An approver's key file and the [people] table that names her."""
     key, public = make_key(tmp_path_factory.mktemp("keys"), "rina")
     return key, {"rina": {"name": "Rina Wulandari", "role": "kasubbag", "signing_key": public}}
-
-
-def run(*args: str, config: Path, expect: int) -> subprocess.CompletedProcess[str]:
-    """The real CLI; asserts the exit code and that nothing crashed."""
-    proc = gitguard(*args, config=config)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode == expect, (
-        f"gitguard {' '.join(args)}: exit {proc.returncode}, expected {expect}\n"
-        f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
-    return proc
 
 
 def check(config: Path, expect: int, *sites: str) -> list[dict[str, Any]]:
