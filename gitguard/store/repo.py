@@ -16,7 +16,7 @@ from typing import Any
 
 from gitguard.clock import now
 from gitguard.errors import LockedError, StoreError
-from gitguard.model import Kind, RunRecord
+from gitguard.model import RunRecord
 from gitguard.store.git import Git
 from gitguard.store.objects import BlobReader, commit, ls_tree, move_ref
 
@@ -235,8 +235,3 @@ class SiteRepo:
         """A file kept in the journal's tree (a report), or None."""
         out = self.git.run(["cat-file", "blob", f"{JOURNAL}:{path}"], check=False)
         return out or None
-
-
-def kind_of_mode(git_mode: str) -> Kind:
-    """The kind a git tree mode stands for."""
-    return Kind.SYMLINK if git_mode == "120000" else Kind.FILE
