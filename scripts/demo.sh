@@ -34,7 +34,13 @@ if "$gg" restore --help >/dev/null 2>&1; then
   step "6. verify" verify sample
   run verify sample
 fi
+step "7. the activity report for the Kepala Bagian (Markdown and print-ready HTML)" report sample --kind activity --format md,html -o laporan.md
+run report sample --kind activity --format md,html -o laporan.md
 step "history for the auditors" log sample
 run log sample
 echo
-echo "Work folder: $work (site/, gitguard-data/sample.git, laporan-keadaan.md)"
+echo "Work folder: $work"
+echo "  site/                      the sample site, restored"
+echo "  gitguard-data/sample.git   the evidence: git --git-dir $work/gitguard-data/sample.git log --all"
+echo "  laporan-keadaan.md         the state and damage report of step 4"
+echo "  laporan-activity.md/.html  the activity report (open the .html in a browser, print to A4)"
