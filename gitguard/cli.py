@@ -107,7 +107,8 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
     worst = ExitCode.OK
     for site in config.select(args.sites):
         try:
-            result = run(config, site)
+            # a report written with -o is an official copy: the journal keeps it too
+            result = run(config, site, keep_report=args.output is not None)
         except GitguardError as exc:
             _fail(f"{site.name}: {exc}")
             if args.json:

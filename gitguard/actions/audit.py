@@ -21,11 +21,11 @@ from gitguard.store.tree import read_state, state_of_cache
 from gitguard.trust import CRITICAL_PROBLEMS, BaselineCheck, check_baseline
 
 
-def audit(config: Config, site: Site) -> AuditResult:
-    """Take the lock, audit the site, journal the run."""
+def audit(config: Config, site: Site, keep_report: bool = False) -> AuditResult:
+    """Take the lock, audit the site, journal the run (with its report when asked)."""
     repo = SiteRepo.open(config.repo_path(site))
     with repo.lock():
-        return audit_locked(config, site, repo)
+        return audit_locked(config, site, repo, keep_report=keep_report)
 
 
 def snapshot_info(repo: SiteRepo, commit: str) -> Snapshot:
@@ -75,7 +75,7 @@ def with_live_look(result: AuditResult, urls: tuple[str, ...]) -> AuditResult:
 
 
 def audit_locked(config: Config, site: Site, repo: SiteRepo, action: str = "audit",
-                 live: bool = False) -> AuditResult:
+                 live: bool = False, keep_report: bool = False) -> AuditResult:
     """Audit a site whose lock the caller holds (with the live look when asked and URLs
     are set); journal the result, and the damage report when it is not OK."""
     started = now()
@@ -86,7 +86,7 @@ def audit_locked(config: Config, site: Site, repo: SiteRepo, action: str = "audi
     if live:
         result = with_live_look(result, site.urls)
     files = {}
-    if result.status is not Status.OK:
+    if result.status is not Status.OK or keep_report:
         files[f"state-{site.name}-{started:%Y%m%dT%H%M%SZ}.md"] = \
             state_report(result, config, started).encode("utf-8")
     repo.record(action, site.name, started, result.status.value, summary(result), {

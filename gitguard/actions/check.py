@@ -18,12 +18,13 @@ from gitguard.store.repo import SiteRepo
 log = logging.getLogger(__name__)
 
 
-def check(config: Config, site: Site) -> AuditResult:
+def check(config: Config, site: Site, keep_report: bool = False) -> AuditResult:
     """Back the site up, audit the new snapshot, and alert on a new critical state."""
     repo = SiteRepo.open(config.repo_path(site))
     with repo.lock():
         mirror_locked(repo, site)
-        result = audit_locked(config, site, repo, action="check", live=True)
+        result = audit_locked(config, site, repo, action="check", live=True,
+                              keep_report=keep_report)
         alert(config, repo, result)
         push_offsite(repo, site)
         return result

@@ -195,3 +195,14 @@ def test_run_checks_at_once_and_stops_cleanly(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "Traceback" not in err
+
+
+def test_a_report_written_with_o_is_kept_in_the_journal_even_when_ok(tmp_path: Path) -> None:
+    site = Guarded(tmp_path, None)
+    assert site.run("audit").returncode == 0
+    before = [n for n in site.journal_reports() if "/state-www-" in n]
+    out = tmp_path / "keadaan.md"
+    assert site.run("audit", "-o", str(out)).returncode == 0
+    assert "NORMAL" in out.read_text().upper()
+    after = [n for n in site.journal_reports() if "/state-www-" in n]
+    assert len(after) == len(before) + 1
