@@ -7,8 +7,9 @@ commits it describes.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gitguard.actions.audit import assess
@@ -84,8 +85,10 @@ def latest_repair(site: Site, repo: SiteRepo, since: datetime | None,
                          check=False).decode("utf-8", "surrogateescape").split("\0")
     found = sorted(n for n in names if f"/repair-{site.name}-" in n)
     for name in reversed(found):
-        stamp = datetime.strptime(name.rsplit("-", 1)[1][:16], "%Y%m%dT%H%M%SZ").replace(
-            tzinfo=now().tzinfo)
+        when = re.search(r"-(\d{8}T\d{6}Z)", name.rsplit("/", 1)[-1])
+        if when is None:
+            continue
+        stamp = datetime.strptime(when.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         if (since and stamp < since) or (until and stamp >= until):
             continue
         text = (repo.journal_file(name) or b"").decode("utf-8")

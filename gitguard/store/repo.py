@@ -150,13 +150,16 @@ class SiteRepo:
     def journal_append(self, record: RunRecord, files: Mapping[str, bytes] | None = None) -> str:
         """Commit a run record (and any report files) onto refs/heads/journal."""
         stamp = record.started.astimezone(UTC)
-        name = f"{stamp:%Y/%m/%d/%H%M%S}-{record.action}-{secrets.token_hex(3)}"
+        token = secrets.token_hex(3)
+        name = f"{stamp:%Y/%m/%d/%H%M%S}-{record.action}-{token}"
         payload = dict(asdict(record), started=record.started.isoformat(),
                        finished=record.finished.isoformat())
         new_files = {f"runs/{name}.json": json.dumps(payload, indent=1, ensure_ascii=False,
                                                      default=str).encode()}
         for fname, data in (files or {}).items():
-            new_files[f"reports/{stamp:%Y/%m/%d}/{fname}"] = data
+            # the run's token keeps two reports of the same second apart
+            stem, dot, ext = fname.rpartition(".")
+            new_files[f"reports/{stamp:%Y/%m/%d}/{stem}-{token}{dot}{ext}"] = data
         rows = b"".join(
             f"100644 {self.git.text(['hash-object', '-w', '--stdin'], input=data)}\t".encode()
             + fname.encode("utf-8", "surrogateescape") + b"\0"
