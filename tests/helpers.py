@@ -22,10 +22,10 @@ def gitguard(*args: str, config: Path | None = None, env: Mapping[str, str] | No
                           input=input, timeout=timeout, check=False)
 
 
-def run(*args: str, config: Path, expect: int,
-        input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, config: Path, expect: int = 0, input: str | None = None,
+        env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI; asserts the exit code and that nothing crashed."""
-    proc = gitguard(*args, config=config, input=input)
+    proc = gitguard(*args, config=config, input=input, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == expect, (
         f"gitguard {' '.join(args)}: exit {proc.returncode}, expected {expect}\n"

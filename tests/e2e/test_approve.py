@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import git, gitguard, make_key, tree_files, write_config
+from helpers import git, make_key, run, tree_files, write_config
 
 APPROVED = "refs/heads/approved"
 SNAPSHOTS = "refs/heads/snapshots"
@@ -68,17 +68,6 @@ def write(root: Path, files: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-
-
-def run(*args: str, config: Path, expect: int = 0,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real CLI; asserts the exit code and that nothing crashed."""
-    proc = gitguard(*args, config=config, env=env)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode == expect, (
-        f"gitguard {' '.join(args)}: exit {proc.returncode}, expected {expect}\n"
-        f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
-    return proc
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
