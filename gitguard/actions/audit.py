@@ -17,7 +17,7 @@ from gitguard.report.markdown import state_report
 from gitguard.report.texts import describe
 from gitguard.store.objects import BlobReader
 from gitguard.store.repo import SNAPSHOTS, SiteRepo
-from gitguard.store.tree import read_state, state_of_cache
+from gitguard.store.tree import read_state, snapshot_state
 from gitguard.trust import CRITICAL_PROBLEMS, BaselineCheck, check_baseline
 
 
@@ -41,12 +41,9 @@ def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
     check = BaselineCheck(target, ()) if target else check_baseline(config, repo)
     found = []
     if check.baseline is not None:
-        cache = repo.load_cache()
-        now_state = (state_of_cache(cache) if cache.valid and cache.commit == snapshot
-                     else read_state(repo.git, snapshot))
         with BlobReader(repo.git) as reader:
-            found = findings(read_state(repo.git, check.baseline.commit), now_state,
-                             Policy.for_site(site), reader)
+            found = findings(read_state(repo.git, check.baseline.commit),
+                             snapshot_state(repo, snapshot), Policy.for_site(site), reader)
     worst = max((SEVERITY_RANK[f.severity] for f in found), default=0)
     if any(p.code in CRITICAL_PROBLEMS for p in check.problems) or worst == 2:
         status = Status.CRITICAL

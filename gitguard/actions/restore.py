@@ -19,7 +19,7 @@ from gitguard.remote import open_remote
 from gitguard.remote.base import Failure
 from gitguard.store.objects import RepoBlobs
 from gitguard.store.repo import APPROVED, SiteRepo
-from gitguard.store.tree import changed_paths, read_state
+from gitguard.store.tree import changed_paths, read_state, snapshot_state
 from gitguard.trust import baseline, check_commit, trusted_baseline
 
 Confirm = Callable[[RestorePlan], bool]
@@ -69,7 +69,7 @@ def restore(config: Config, site: Site, rev: str | None = None,
             incident = assess(config, site, repo, evidence, target)
             policy = Policy.for_site(site)
             wanted = read_state(repo.git, target.commit)
-            current = read_state(repo.git, evidence)
+            current = snapshot_state(repo, evidence)
             only = PathSet(tuple(paths)) if paths else None
             plan = make_plan(wanted, current, policy, incident.findings, only)
             if dry_run or (not plan.steps and not incident.findings):
@@ -82,7 +82,7 @@ def restore(config: Config, site: Site, rev: str | None = None,
             assert after is not None
         finally:
             remote.close()
-        final = read_state(repo.git, after)
+        final = snapshot_state(repo, after)
         planned = set(plan.paths)
         still = sorted(p for p, _ in changed_paths(wanted, final, policy, folders=True)
                        if p in planned)

@@ -89,6 +89,15 @@ def state_of_cache(cache: ScanCache) -> TreeState:
     return TreeState(files, metas)
 
 
+def snapshot_state(repo: SiteRepo, commit: str) -> TreeState:
+    """A snapshot's state: from the scan cache when it describes that snapshot (the newest,
+    just taken), else from git."""
+    cache = repo.load_cache()
+    if cache.valid and cache.commit == commit:
+        return state_of_cache(cache)
+    return read_state(repo.git, commit)
+
+
 def _remember(memo: Path, files: dict[str, tuple[str, str]],
               metas: Mapping[str, meta.Meta]) -> None:
     rows = {p: (m.mode, m.uid, m.gid, str(m.kind)) for p, m in metas.items()}
