@@ -118,7 +118,8 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
             continue
         print(json.dumps(as_json(result), ensure_ascii=False) if args.json
               else render_text(result))
-        reports.append(state_report(result, config, now()))
+        if args.output:
+            reports.append(state_report(result, config, now()))
         worst = max(worst, STATUS_EXIT[result.status])
     if args.output and reports:
         write_atomic(args.output, "\n\n---\n\n".join(reports))

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
+from mailserver import Mailbox, serve
 from sshd import SshServer
 
 
@@ -12,3 +13,15 @@ def sshd() -> Iterator[SshServer]:
     server = SshServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    """A real SMTP server's mailbox (aiosmtpd keeps what it receives)."""
+    return Mailbox()
+
+
+@pytest.fixture
+def smtp_port(mailbox: Mailbox) -> Iterator[int]:
+    """The port of a real SMTP server on 127.0.0.1 delivering into `mailbox`."""
+    yield from serve(mailbox)

@@ -10,26 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 from typing import Any
 
-import pytest
 from helpers import git, gitguard, make_key, write_config
-from mailserver import Mailbox, serve
-
-
-@pytest.fixture
-def mailbox() -> Mailbox:
-    return Mailbox()
-
-
-@pytest.fixture
-def smtp_port(mailbox: Mailbox) -> Iterator[int]:
-    yield from serve(mailbox)
-
+from mailserver import Mailbox
 
 PEOPLE_EMAILS = {"ani": ("Ani Setiawati", "kabag", "kabag@contoh.go.id"),
                  "rina": ("Rina Wulandari", "kasubbag", "kasubbag@contoh.go.id"),

@@ -79,16 +79,6 @@ def trust(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> ss
     return context
 
 
-@pytest.fixture
-def mailbox() -> Mailbox:
-    return Mailbox()
-
-
-@pytest.fixture
-def smtp_port(mailbox: Mailbox) -> Iterator[int]:
-    yield from serve(mailbox)
-
-
 @pytest.fixture(autouse=True)
 def no_credentials_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(USER_VARIABLE, raising=False)
