@@ -13,7 +13,7 @@ from gitguard.progress import progress
 from gitguard.remote import open_remote
 from gitguard.remote.base import Remote
 from gitguard.store.objects import existing
-from gitguard.store.repo import ScanCache, SiteRepo
+from gitguard.store.repo import SNAPSHOTS, ScanCache, SiteRepo
 from gitguard.store.snapshot import SnapshotOutcome, commit_snapshot, files_to_read, nothing_changed
 
 log = logging.getLogger(__name__)
@@ -39,15 +39,22 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
     try:
         remote = remote or open_remote(site)
         try:
-            entries = remote.scan(Policy.for_site(site).exclude)
-            cache = repo.load_cache()
-            if not deep and nothing_changed(cache, entries):
-                outcome = SnapshotOutcome(
-                    commit=None, tip=cache.commit, added=0, modified=0, deleted=0,
-                    meta_changed=0, files=sum(1 for e in entries if e.kind is not Kind.DIR),
-                    read=0, bytes_read=0)
+            tip = repo.git.rev(SNAPSHOTS)
+            seen = None if deep else repo.listing_seen(tip)
+            entries = remote.scan(Policy.for_site(site).exclude, seen[0] if seen else None)
+            if entries is None:
+                assert seen is not None
+                outcome = _unchanged(tip, seen[1])  # the very listing of the last snapshot
             else:
-                outcome = _snapshot(repo, site, remote, cache, entries, deep, expect_known)
+                cache = repo.load_cache()
+                if not deep and nothing_changed(cache, entries):
+                    outcome = _unchanged(cache.commit,
+                                         sum(1 for e in entries if e.kind is not Kind.DIR))
+                else:
+                    outcome = _snapshot(repo, site, remote, cache, entries, deep, expect_known)
+                if outcome.tip is not None:
+                    repo.remember_listing(outcome.tip, remote.fingerprint
+                                          if outcome.complete else None, outcome.files)
         finally:
             if own:
                 remote.close()
@@ -61,6 +68,11 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
         "meta_changed": outcome.meta_changed, "files": outcome.files, "read": outcome.read,
         "bytes_read": outcome.bytes_read, "deep": deep})
     return outcome
+
+
+def _unchanged(tip: str | None, files: int) -> SnapshotOutcome:
+    return SnapshotOutcome(commit=None, tip=tip, added=0, modified=0, deleted=0,
+                           meta_changed=0, files=files, read=0, bytes_read=0)
 
 
 def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache,

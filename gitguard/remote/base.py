@@ -35,13 +35,17 @@ class Remote(Protocol):
     """A site's docroot, wherever it lives."""
 
     description: str
+    # A digest of the last scan's raw listing, where the transport has one (GNU find): the
+    # same digest again means the same tree, stat for stat.
+    fingerprint: str | None
 
     @property
     def sees_ctime(self) -> bool:
         """Whether a scan shows ctime (SFTP does not)."""
 
-    def scan(self, exclude: PathSet) -> list[Entry]:
-        """Every path below the docroot (lstat, never following links), minus exclusions."""
+    def scan(self, exclude: PathSet, same_as: str | None = None) -> list[Entry] | None:
+        """Every path below the docroot (lstat, never following links), minus exclusions;
+        None when the listing's fingerprint equals `same_as` (nothing changed)."""
 
     def read(self, paths: Sequence[str]) -> Iterator[Content]:
         """The contents of these regular files, in any order; ScanError names the failures

@@ -46,6 +46,7 @@ class LocalRemote:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = str(root)
+        self.fingerprint: str | None = None
         self.sees_ctime = True
 
     def _root_fd(self) -> int:
@@ -54,8 +55,9 @@ class LocalRemote:
         except OSError as exc:
             raise ScanError(f"docroot {self.root}: {exc.strerror}") from None
 
-    def scan(self, exclude: PathSet) -> list[Entry]:
-        """Walk the tree by file descriptors, never following a symlink."""
+    def scan(self, exclude: PathSet, same_as: str | None = None) -> list[Entry] | None:
+        """Walk the tree by file descriptors, never following a symlink (no fingerprint:
+        the walk is the cost, not the parsing)."""
         entries: list[Entry] = []
         unreadable: list[str] = []
         root = self._root_fd()

@@ -18,9 +18,9 @@ import socket
 import stat
 import tarfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from importlib.resources import files
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
+from queue import Empty, Queue
 from typing import IO, Any
 
 import paramiko
@@ -51,8 +51,7 @@ PACKET = 1 << 15
 # GCM first: with AES-NI it costs least per byte, which matters for the first mirror.
 CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 FIND_FORMAT = r"%y\0%m\0%U\0%G\0%s\0%T@\0%C@\0%l\0%p\0"
-_PERL_APPLY = (files("gitguard.remote") / "perl" / "apply.pl").read_text()
-_PERL_HASH = (files("gitguard.remote") / "perl" / "hash.pl").read_text()
+PERL = Path(__file__).with_name("perl")  # package data: apply.pl, hash.pl
 PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
 LISTING_MARK = "gitguard-listing"
@@ -79,6 +78,11 @@ def _load_known_hosts(path: Path) -> paramiko.HostKeys:
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise HostKeyError(f"known_hosts file {path} is unreadable: {exc}") from None
     return keys
+
+
+def _perl(script: str) -> str:
+    """One of the package's perl scripts, quoted for `perl -e`."""
+    return shlex.quote((PERL / script).read_text())
 
 
 def _time_ns(text: bytes) -> int:
@@ -177,6 +181,7 @@ class SshRemote:
         self.description = str(source)
         self._sftp: paramiko.SFTPClient | None = None
         self.perl = False  # perl with Digest::SHA: bulk restore and remote hashing
+        self.fingerprint: str | None = None
 
     @classmethod
     def connect(cls, site: Site) -> SshRemote:
@@ -249,45 +254,43 @@ class SshRemote:
 
     # -- scan ----------------------------------------------------------------------------
 
-    def scan(self, exclude: PathSet) -> list[Entry]:
-        """List the whole tree: one `find` on command accounts, an SFTP walk otherwise."""
+    def scan(self, exclude: PathSet, same_as: str | None = None) -> list[Entry] | None:
+        """List the whole tree: one `find` on command accounts, an SFTP walk otherwise;
+        None when the listing's fingerprint equals `same_as`."""
         try:
             if self.mode == "unknown":
-                first = self._scan_first(exclude)
-                if first is not None:
-                    return first
+                out, status, err = self._stream(f"{{ {PROBE}; }} 2>&1 | head -c 8192; echo; "
+                                                f"echo {LISTING_MARK}; {self._listing()}", ())
+                probe, mark, listing = out.partition(b"\n" + LISTING_MARK.encode() + b"\n")
+                self._learn(probe if mark else b"")
+            elif self.mode == "command":
+                listing, status, err = self._stream(self._listing(), ())
             if self.mode == "command":
-                return self._scan_find(exclude)
+                return self._parse_listing(listing, status, err, exclude, same_as)
             return self._scan_sftp(exclude)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise ScanError(f"{self.description}: connection lost during the scan, nothing "
                             f"was committed: {exc}") from None
 
-    def _scan_first(self, exclude: PathSet) -> list[Entry] | None:
-        """The probe and, on a command account, the listing, in one command; None when the
-        account turned out to be SFTP-only."""
-        out, status, err = self._stream(f"{{ {PROBE}; }} 2>&1 | head -c 8192; echo; "
-                                        f"echo {LISTING_MARK}; {self._listing()}", ())
-        probe, mark, listing = out.partition(b"\n" + LISTING_MARK.encode() + b"\n")
-        self._learn(probe if mark else b"")
-        if self.mode != "command":
-            return None
-        return self._parse_listing(listing, status, err, exclude)
-
     def _listing(self) -> str:
         return f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf '{FIND_FORMAT}'"
 
-    def _scan_find(self, exclude: PathSet) -> list[Entry]:
-        out, status, err = self._stream(self._listing(), ())
-        return self._parse_listing(out, status, err, exclude)
-
-    def _parse_listing(self, out: bytes, status: int, err: bytes,
-                       exclude: PathSet) -> list[Entry]:
+    def _parse_listing(self, out: bytes, status: int, err: bytes, exclude: PathSet,
+                       same_as: str | None) -> list[Entry] | None:
         errors = err.decode("utf-8", "replace").strip()
         if status != 0:
             lines = errors.splitlines()
             raise ScanError(f"{self.description}: listing failed, nothing was committed: "
                             + ("; ".join(lines[:5]) or f"exit status {status}"))
+        # The listing holds every path's kind, mode, owner, size, mtime, ctime and link
+        # target: the same bytes as last time mean nothing changed, and parsing 30,000 paths
+        # again (the bulk of an unchanged run) can be skipped.
+        digest = hashlib.sha256(self.description.encode() + b"\0"
+                                + "\0".join(exclude.patterns).encode() + b"\0")
+        digest.update(out)
+        self.fingerprint = digest.hexdigest()
+        if same_as == self.fingerprint:
+            return None
         fields = bytes(out).split(b"\0")
         if len(fields) % 9 != 1:
             raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
@@ -390,7 +393,7 @@ class SshRemote:
 
         def feed() -> None:
             try:
-                for chunk in data:
+                for chunk in _ahead(data):
                     chan.sendall(chunk)
                 chan.shutdown_write()
             except _LOST as exc:
@@ -435,7 +438,7 @@ class SshRemote:
         if not paths or self.detect() != "command" or not self.perl:
             return {}
         out, status, _ = self._stream(
-            f"{self._cd()} && perl -e {shlex.quote(_PERL_HASH)}",
+            f"{self._cd()} && perl -e {_perl('hash.pl')}",
             (path_bytes(p) + b"\0" for p in paths))
         ids = out.split(b"\0")[:-1]
         if status != 0 or len(ids) != len(paths):
@@ -484,7 +487,7 @@ class SshRemote:
                 yield b"%s\0%s\0%s\0" % (code.encode(), path_bytes(step.path), arg.encode())
 
         out, status, err = self._stream(
-            f"{self._cd()} && perl -e {shlex.quote(_PERL_APPLY)} {shlex.quote(stage)}",
+            f"{self._cd()} && perl -e {_perl('apply.pl')} {shlex.quote(stage)}",
             script())
         if status != 0:
             raise SourceError(f"{self.description}: the restore script failed: "
@@ -649,6 +652,43 @@ class SshRemote:
                 continue
             yield Content(path, len(data), (data,))
         failures.raise_if_any()
+
+
+def _ahead(data: Iterable[bytes], depth: int = 16) -> Iterator[bytes]:
+    """The same chunks, produced by a thread of their own up to `depth` ahead: `git archive`
+    keeps writing the tar while the previous chunks are encrypted and sent."""
+    queue: Queue[bytes | BaseException | None] = Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        chunks = iter(data)
+        try:
+            for chunk in chunks:
+                queue.put(chunk)
+                if stop.is_set():
+                    break
+            queue.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            queue.put(exc)
+        finally:
+            if isinstance(chunks, Generator):
+                # a consumer that gave up stops `git archive` too; its complaint about the
+                # broken pipe says nothing the consumer's own error does not
+                with contextlib.suppress(Exception):
+                    chunks.close()
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while producer.is_alive():  # unblock a producer waiting for room
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
 
 
 def _chunks(handle: IO[bytes], where: str) -> Iterator[bytes]:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from gitguard.clock import now
 from gitguard.errors import LockedError, StoreError
@@ -27,6 +27,7 @@ JOURNAL = "refs/heads/journal"
 # up as a tip that does not descend from it.
 APPROVED_SEEN = "refs/gitguard/approved-seen"
 CACHE_FILE = "scan-cache"
+LISTING_FILE = "listing"
 
 REPO_CONFIG = {
     "core.protectNTFS": "false",  # Linux servers may have names that NTFS forbids
@@ -38,20 +39,18 @@ REPO_CONFIG = {
 }
 
 
-class CachedStat:
-    """What the last scan saw of a path, so an unchanged file is not read again."""
-
-    __slots__ = ("ctime_ns", "gid", "kind", "mode", "mtime_ns", "oid", "size", "uid")
-
-    def __init__(self, kind: str, size: int, mtime_ns: int, ctime_ns: int, mode: int,
-                 uid: int, gid: int, oid: str) -> None:
-        self.kind, self.size, self.mtime_ns, self.ctime_ns = kind, size, mtime_ns, ctime_ns
-        self.mode, self.uid, self.gid, self.oid = mode, uid, gid, oid
-
-    def row(self) -> tuple[str, int, int, int, int, int, int, str]:
-        """The stored form."""
-        return (str(self.kind), self.size, self.mtime_ns, self.ctime_ns, self.mode, self.uid,
-                self.gid, self.oid)
+# What the last scan saw of a path, so an unchanged file is not read again: a plain tuple
+# (kind, size, mtime_ns, ctime_ns, mode, uid, gid, blob id; "" for folders). Plain, because
+# a 30,000-path cache is loaded and saved by every 15-minute run, and objects cost there.
+CachedStat = tuple[str, int, int, int, int, int, int, str]
+KIND: Final = 0
+SIZE: Final = 1
+MTIME: Final = 2
+CTIME: Final = 3
+MODE: Final = 4
+UID: Final = 5
+GID: Final = 6
+OID: Final = 7
 
 
 class ScanCache:
@@ -130,20 +129,43 @@ class SiteRepo:
             # marshal: a private cache read on every run of a 15-minute job, where JSON's
             # cost shows; a file it cannot read only means every file is read once more.
             data = marshal.loads((self.private / CACHE_FILE).read_bytes())
-            if tip is None or data.get("commit") != tip or data.get("version") != 3:
+            if tip is None or data.get("commit") != tip or data.get("version") != 4:
                 raise ValueError("stale")
-            entries = {path: CachedStat(*row) for path, row in data["entries"].items()}
-            return ScanCache(tip, entries, data["meta"])
+            return ScanCache(tip, dict(zip(data["paths"], data["stats"], strict=True)),
+                             data["meta"])
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             return ScanCache(None, {}, None)
 
     def save_cache(self, cache: ScanCache) -> None:
         """Write the stat cache atomically."""
-        rows = {path: c.row() for path, c in cache.entries.items()}
         tmp = self.tmp("scan-cache")
-        tmp.write_bytes(marshal.dumps({"version": 3, "commit": cache.commit,
-                                       "meta": cache.meta_oid, "entries": rows}))
+        # two parallel lists load faster than one dict of tuples
+        tmp.write_bytes(marshal.dumps({"version": 4, "commit": cache.commit,
+                                       "meta": cache.meta_oid, "paths": list(cache.entries),
+                                       "stats": list(cache.entries.values())}))
         os.replace(tmp, self.private / CACHE_FILE)
+
+    def listing_seen(self, tip: str | None) -> tuple[str, int] | None:
+        """The fingerprint of the listing the snapshot `tip` was taken from, and its number
+        of files; None when there is none, or it belongs to another snapshot."""
+        try:
+            commit, fingerprint, files = marshal.loads(
+                (self.private / LISTING_FILE).read_bytes())
+        except (OSError, ValueError, TypeError, EOFError):
+            return None
+        if tip is None or commit != tip:
+            return None
+        return str(fingerprint), int(files)
+
+    def remember_listing(self, tip: str, fingerprint: str | None, files: int) -> None:
+        """Keep (or, without a fingerprint, forget) the listing the snapshot `tip` holds."""
+        path = self.private / LISTING_FILE
+        if fingerprint is None:
+            path.unlink(missing_ok=True)
+            return
+        tmp = self.tmp(LISTING_FILE)
+        tmp.write_bytes(marshal.dumps((tip, fingerprint, files)))
+        os.replace(tmp, path)
 
     # -- the journal ---------------------------------------------------------------------
 

@@ -12,7 +12,20 @@ from gitguard.progress import Progress
 from gitguard.remote.base import Content
 from gitguard.store import meta
 from gitguard.store.objects import ZERO, BlobWriter, blob_id, commit, ls_tree, move_ref
-from gitguard.store.repo import SNAPSHOTS, CachedStat, ScanCache, SiteRepo
+from gitguard.store.repo import (
+    CTIME,
+    GID,
+    KIND,
+    MODE,
+    MTIME,
+    OID,
+    SIZE,
+    SNAPSHOTS,
+    UID,
+    CachedStat,
+    ScanCache,
+    SiteRepo,
+)
 
 
 @dataclass(frozen=True)
@@ -28,24 +41,20 @@ class SnapshotOutcome:
     files: int
     read: int  # files whose contents were read
     bytes_read: int
+    complete: bool = True  # every path's stat vouches for its content (none changed mid-read)
+
+
+_KIND = {Kind.FILE: Kind.FILE.value, Kind.DIR: Kind.DIR.value, Kind.SYMLINK: Kind.SYMLINK.value}
+_DIR = Kind.DIR.value
+_LINK = Kind.SYMLINK.value
 
 
 def _same_stat(entry: Entry, cached: CachedStat | None) -> bool:
     # ctime moves on every write and chmod and cannot be set back by the web user, so a
-    # reset mtime does not hide an edit; ctime 0 means the transport (SFTP) cannot see it.
-    return (cached is not None and cached.kind == entry.kind
-            and cached.size == entry.size and cached.mtime_ns == entry.mtime_ns
-            and cached.ctime_ns == entry.ctime_ns and cached.ctime_ns >= 0)
-
-
-def _same_kind_and_meta(before: CachedStat | None, now: CachedStat) -> bool:
-    return (before is not None and before.kind == now.kind
-            and (before.mode, before.uid, before.gid) == (now.mode, now.uid, now.gid))
-
-
-def _meta_changed(before: CachedStat | None, now: CachedStat) -> bool:
-    return (before is not None and before.kind == now.kind
-            and (before.mode, before.uid, before.gid) != (now.mode, now.uid, now.gid))
+    # reset mtime does not hide an edit; -1 marks a stat that vouches for nothing.
+    return (cached is not None and cached[KIND] == entry.kind and cached[SIZE] == entry.size
+            and cached[MTIME] == entry.mtime_ns and cached[CTIME] == entry.ctime_ns
+            and cached[CTIME] >= 0)
 
 
 def nothing_changed(cache: ScanCache, entries: Sequence[Entry]) -> bool:
@@ -54,27 +63,81 @@ def nothing_changed(cache: ScanCache, entries: Sequence[Entry]) -> bool:
     write, and no snapshot to take."""
     if not cache.valid or len(entries) != len(cache.entries):
         return False
+    get = cache.entries.get
     for entry in entries:
-        cached = cache.entries.get(entry.path)
-        if (cached is None or not _same_stat(entry, cached)
-                or (cached.mode, cached.uid, cached.gid) != (entry.mode, entry.uid, entry.gid)):
+        cached = get(entry.path)
+        if (cached is None or not _same_stat(entry, cached) or cached[MODE] != entry.mode
+                or cached[UID] != entry.uid or cached[GID] != entry.gid):
             return False
-        if entry.kind is Kind.SYMLINK and cached.oid != blob_id(path_bytes(entry.target or "")):
+        if entry.kind is Kind.SYMLINK and cached[OID] != blob_id(path_bytes(entry.target or "")):
             return False
     return True
 
 
 def files_to_read(cache: ScanCache, entries: Sequence[Entry], deep: bool) -> list[str]:
     """The regular files whose contents must be fetched: new or changed ones, or all."""
-    known = {} if deep else cache.entries
+    get = ({} if deep else cache.entries).get
     return [e.path for e in entries
-            if e.kind is Kind.FILE and (deep or not _same_stat(e, known.get(e.path)))]
+            if e.kind is Kind.FILE and (deep or not _same_stat(e, get(e.path)))]
 
 
-def _git_mode(cached: CachedStat) -> str:
-    if cached.kind == Kind.SYMLINK.value:
-        return "120000"
-    return "100755" if cached.mode & 0o100 else "100644"
+def _git_mode(cached: CachedStat) -> bytes:
+    if cached[KIND] == _LINK:
+        return b"120000"
+    return b"100755" if cached[MODE] & 0o100 else b"100644"
+
+
+class _Diff:
+    """What a new scan changes against the newest snapshot, counted in one pass."""
+
+    def __init__(self) -> None:
+        self.added = self.modified = self.deleted = self.mode_changes = 0
+        self.fresh = 0  # paths the snapshot did not have, folders included
+        self.meta_dirty = False  # a path, kind, mode or owner changed: new metadata file
+        self.rows: list[bytes] = []  # update-index lines for the changed blobs
+
+    def blob(self, path: str, stat: CachedStat) -> None:
+        self.rows.append(b"%s %s\t%s\0" % (_git_mode(stat), stat[OID].encode(), path_bytes(path)))
+
+    def gone(self, path: str) -> None:
+        self.rows.append(b"0 %s\t%s\0" % (ZERO.encode(), path_bytes(path)))
+
+    def compare(self, path: str, before: CachedStat | None, now: CachedStat) -> None:
+        """One path present now; `before` is what the snapshot had there."""
+        if before is None:
+            self.fresh += 1
+            self.meta_dirty = True
+            if now[KIND] != _DIR:
+                self.added += 1
+                self.blob(path, now)
+            return
+        if before[KIND] != now[KIND]:
+            self.meta_dirty = True
+        elif before[MODE] != now[MODE] or before[UID] != now[UID] or before[GID] != now[GID]:
+            self.meta_dirty = True
+            self.mode_changes += 1
+        had, has = before[KIND] != _DIR, now[KIND] != _DIR
+        if had and has:
+            if before[OID] != now[OID] or _git_mode(before) != _git_mode(now):
+                self.modified += 1
+                self.blob(path, now)
+        elif has:
+            self.added += 1
+            self.blob(path, now)
+        elif had:
+            self.deleted += 1
+            self.gone(path)
+
+    def removed(self, path: str, before: CachedStat) -> None:
+        """One path the snapshot had and the scan no longer shows."""
+        self.meta_dirty = True
+        if before[KIND] != _DIR:
+            self.deleted += 1
+            self.gone(path)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.modified or self.deleted or self.meta_dirty)
 
 
 def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
@@ -88,116 +151,120 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
     """
     known = known or {}
     parent = repo.git.rev(SNAPSHOTS)
-    by_path = {e.path: e for e in entries}
-    new_cache: dict[str, CachedStat] = {}
+    base, base_meta = _base(repo, cache, parent)
+    sizes = {e.path: e.size for e in entries if e.kind is Kind.FILE}
+    read_oids: dict[str, tuple[str, bool]] = {}
     read = bytes_read = 0
+    diff = _Diff()
+    new_cache: dict[str, CachedStat] = {}
     with BlobWriter(repo.git) as writer:
         for content in contents:
-            entry = by_path[content.path]
             oid = writer.add(content.size, content.chunks)
             # A size that differs from the listing means the file changed between the two:
             # its bytes are consistent, but the stat must not vouch for them next time.
-            ctime = entry.ctime_ns if content.size == entry.size else -1
-            new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
-                                               ctime, entry.mode, entry.uid, entry.gid, oid)
+            read_oids[content.path] = (oid, content.size == sizes[content.path])
             read += 1
             bytes_read += content.size
             bar.advance()
-        files = 0
+        files = vouched = 0
+        get = base.get
         for entry in entries:
-            if entry.kind is not Kind.DIR:
-                files += 1
-            if entry.path in new_cache:
-                continue
-            cached = cache.entries.get(entry.path)
-            if entry.kind is Kind.DIR:
+            path, kind = entry.path, entry.kind
+            before = get(path)
+            ctime = entry.ctime_ns
+            if kind is Kind.DIR:
                 oid = ""
-            elif entry.path in known:
-                oid = known[entry.path]
-            elif entry.kind is Kind.SYMLINK:
+            elif path in read_oids:
+                oid, consistent = read_oids[path]
+                if not consistent:
+                    ctime = -1
+            elif path in known:
+                oid = known[path]
+            elif kind is Kind.SYMLINK:
                 target = path_bytes(entry.target or "")
                 oid = blob_id(target)
-                if cached is None or cached.oid != oid:
+                if before is None or before[OID] != oid:
                     writer.add_bytes(target)
             else:
-                assert cached is not None, f"{entry.path} was neither read nor cached"
-                oid = cached.oid
-            new_cache[entry.path] = CachedStat(entry.kind.value, entry.size, entry.mtime_ns,
-                                               entry.ctime_ns, entry.mode, entry.uid, entry.gid,
-                                               oid)
-        same_paths = cache.valid and len(new_cache) == len(cache.entries) and all(
-            _same_kind_and_meta(cache.entries.get(path), now) for path, now in new_cache.items())
-        unchanged = same_paths and all(cache.entries[path].oid == now.oid
-                                       for path, now in new_cache.items())
-        if same_paths:
-            meta_oid = cache.meta_oid  # same paths, kinds, modes and owners: same file
-        else:
-            meta_oid = writer.add_bytes(meta.encode(meta.of_entries(entries)))
-    if unchanged and parent is not None:
-        if any(not _same_stat(e, cache.entries.get(e.path)) for e in entries):
+                assert before is not None, f"{path} was neither read nor cached"
+                oid = before[OID]
+            now = (_KIND[kind], entry.size, entry.mtime_ns, ctime, entry.mode, entry.uid,
+                   entry.gid, oid)
+            new_cache[path] = now
+            if kind is not Kind.DIR:
+                files += 1
+            if ctime >= 0:
+                vouched += 1
+            if before != now:
+                diff.compare(path, before, now)
+        if len(new_cache) - diff.fresh < len(base):
+            for path in base.keys() - new_cache.keys():
+                diff.removed(path, base[path])
+        meta_oid = (writer.add_bytes(meta.encode(meta.of_entries(entries)))
+                    if diff.meta_dirty or base_meta is None else base_meta)
+    complete = vouched == len(new_cache)
+    if parent is not None and not diff.changed and meta_oid == base_meta:
+        if new_cache != cache.entries or not cache.valid:
             repo.save_cache(ScanCache(parent, new_cache, meta_oid))  # same tree, newer stat
         return SnapshotOutcome(commit=None, tip=parent, added=0, modified=0, deleted=0,
-                               meta_changed=0, files=files, read=read, bytes_read=bytes_read)
-
-    old = _old_tree(repo, cache, parent)
-    new = {p: (_git_mode(c), c.oid) for p, c in new_cache.items() if c.kind != Kind.DIR.value}
-    old_meta = old.pop(meta.META_PATH, None)
-    added = sum(1 for p in new if p not in old)
-    deleted = sum(1 for p in old if p not in new)
-    modified = sum(1 for p, v in new.items() if p in old and old[p] != v)
-    mode_changes = sum(1 for p, c in new_cache.items() if _meta_changed(cache.entries.get(p), c))
-    if not cache.valid and old_meta is not None and old_meta[1] != meta_oid:
-        before = meta.decode(repo.git.run(["cat-file", "blob", old_meta[1]]))
-        mode_changes = sum(1 for p, m in meta.of_entries(entries).items()
-                           if p in before and before[p] != m)
-    if not (added or deleted or modified) and old_meta is not None and old_meta[1] == meta_oid:
-        assert parent is not None
-        repo.save_cache(ScanCache(parent, new_cache, meta_oid))
-        return SnapshotOutcome(commit=None, tip=parent, added=0, modified=0, deleted=0,
-                               meta_changed=0, files=files, read=read, bytes_read=bytes_read)
-    assert meta_oid is not None
-    new[meta.META_PATH] = ("100644", meta_oid)
-    tree, index = _write_tree(repo, cache, old, new)
-    summary = f"{added} added, {modified} modified, {deleted} deleted"
-    if mode_changes:
-        summary += f", {mode_changes} mode or owner changes"
+                               meta_changed=0, files=files, read=read, bytes_read=bytes_read,
+                               complete=complete)
+    tree, index = _write_tree(repo, cache, diff, new_cache, meta_oid)
+    summary = f"{diff.added} added, {diff.modified} modified, {diff.deleted} deleted"
+    if diff.mode_changes:
+        summary += f", {diff.mode_changes} mode or owner changes"
     message = (f"snapshot: {summary}\n\nsource: {source}\nfiles: {files}\n"
                f"read: {read} ({bytes_read} bytes)\n")
     new_commit = commit(repo.git, tree, [parent] if parent else [], message)
     move_ref(repo.git, SNAPSHOTS, new_commit, parent, "gitguard mirror")
     os.replace(index, repo.private / "snapshot.index")
     repo.save_cache(ScanCache(new_commit, new_cache, meta_oid))
-    return SnapshotOutcome(commit=new_commit, tip=new_commit, added=added, modified=modified,
-                           deleted=deleted, meta_changed=mode_changes, files=files, read=read,
-                           bytes_read=bytes_read)
+    return SnapshotOutcome(commit=new_commit, tip=new_commit, added=diff.added,
+                           modified=diff.modified, deleted=diff.deleted,
+                           meta_changed=diff.mode_changes, files=files, read=read,
+                           bytes_read=bytes_read, complete=complete)
 
 
-def _old_tree(repo: SiteRepo, cache: ScanCache,
-              parent: str | None) -> dict[str, tuple[str, str]]:
-    """The newest snapshot's blobs by path: from the cache when it is valid, else git."""
-    if cache.valid and cache.meta_oid is not None:
-        old = {p: (_git_mode(c), c.oid) for p, c in cache.entries.items()
-               if c.kind != Kind.DIR.value}
-        old[meta.META_PATH] = ("100644", cache.meta_oid)
-        return old
-    return {path: (mode, oid) for mode, oid, path in ls_tree(repo.git, parent)} \
-        if parent else {}
+def _base(repo: SiteRepo, cache: ScanCache,
+          parent: str | None) -> tuple[dict[str, CachedStat], str | None]:
+    """The newest snapshot as cache rows, and its metadata blob: from the scan cache when it
+    is valid, else rebuilt from git with stats that vouch for nothing."""
+    if cache.valid:
+        return cache.entries, cache.meta_oid
+    if parent is None:
+        return {}, None
+    blobs: dict[str, tuple[str, str]] = {}
+    meta_oid = None
+    for mode, oid, path in ls_tree(repo.git, parent):
+        if path == meta.META_PATH:
+            meta_oid = oid
+        else:
+            blobs[path] = (mode, oid)
+    metas = meta.decode(repo.git.run(["cat-file", "blob", meta_oid])) if meta_oid else {}
+    rows: dict[str, CachedStat] = {}
+    for path, m in metas.items():
+        _mode, oid = blobs.pop(path, ("", ""))
+        rows[path] = (_KIND[m.kind], -1, -1, -1, m.mode, m.uid, m.gid, oid)
+    for path, (mode, oid) in blobs.items():  # a tree without metadata for some paths
+        kind = Kind.SYMLINK if mode == "120000" else Kind.FILE
+        rows[path] = (_KIND[kind], -1, -1, -1, 0o755 if mode == "100755" else 0o644, -1, -1,
+                      oid)
+    return rows, meta_oid
 
 
-def _write_tree(repo: SiteRepo, cache: ScanCache, old: Mapping[str, tuple[str, str]],
-                new: Mapping[str, tuple[str, str]]) -> tuple[str, os.PathLike[str]]:
+def _write_tree(repo: SiteRepo, cache: ScanCache, diff: _Diff, stats: Mapping[str, CachedStat],
+                meta_oid: str) -> tuple[str, os.PathLike[str]]:
     """Write the tree through a private index. The index of the last snapshot is kept, so
     only the changed paths are fed to git and unchanged folders reuse their cached trees."""
     index = repo.tmp("snapshot-index")
     kept = repo.private / "snapshot.index"
-    rows: list[bytes] = []
     if cache.valid and kept.exists():
         shutil.copyfile(kept, index)
-        rows += [f"0 {ZERO}\t".encode() + path_bytes(p) + b"\0" for p in old if p not in new]
-        changed = [(p, v) for p, v in new.items() if old.get(p) != v]
+        rows = diff.rows
     else:
-        changed = list(new.items())
-    rows += [f"{mode} {oid}\t".encode() + path_bytes(p) + b"\0" for p, (mode, oid) in changed]
+        rows = [b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), path_bytes(p))
+                for p, s in stats.items() if s[KIND] != _DIR]
+    rows.append(b"100644 %s\t%s\0" % (meta_oid.encode(), meta.META_PATH.encode()))
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         repo.git.run(["update-index", "-z", "--index-info"], input=b"".join(rows), env=env)

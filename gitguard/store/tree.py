@@ -79,13 +79,14 @@ def state_of_cache(cache: ScanCache) -> TreeState:
     owners and blobs as its tree), without asking git."""
     files: dict[str, tuple[str, str]] = {}
     metas: dict[str, meta.Meta] = {}
-    for path, c in cache.entries.items():
-        kind = Kind(c.kind)
-        metas[path] = meta.Meta(c.mode, c.uid, c.gid, kind)
+    kinds = {k.value: k for k in Kind}
+    for path, (kind_name, _size, _mtime, _ctime, mode, uid, gid, oid) in cache.entries.items():
+        kind = kinds[kind_name]
+        metas[path] = meta.Meta(mode, uid, gid, kind)
         if kind is Kind.SYMLINK:
-            files[path] = ("120000", c.oid)
+            files[path] = ("120000", oid)
         elif kind is Kind.FILE:
-            files[path] = ("100755" if c.mode & 0o100 else "100644", c.oid)
+            files[path] = ("100755" if mode & 0o100 else "100644", oid)
     return TreeState(files, metas)
 
 

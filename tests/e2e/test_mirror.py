@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -141,6 +142,39 @@ def test_changes_are_counted_in_the_commit(site: Site, request: pytest.FixtureRe
     (site.docroot / "baru.html" / "dalam.txt").write_text("x\n")
     assert site.run("mirror").returncode == 0
     assert tree_files(site.repo, "snapshots") == expected_files(site.docroot)
+
+
+def test_lost_scan_cache_is_rebuilt_from_the_snapshot(site: Site,
+                                                      request: pytest.FixtureRequest) -> None:
+    """Without gitguard's private cache every file is read again, and the commit still
+    counts only what really changed against the newest snapshot."""
+    site.run("init")
+    site.run("mirror")
+    first = git(site.repo, "rev-parse", "snapshots")
+    private = site.repo / "gitguard"
+
+    def forget() -> None:
+        for name in ("scan-cache", "snapshot.index", "listing"):
+            (private / name).unlink(missing_ok=True)
+
+    forget()
+    proc = site.run("mirror")
+    assert "unchanged" in proc.stdout, proc.stdout
+    assert git(site.repo, "rev-parse", "snapshots") == first
+    forget()
+    (site.docroot / "index.html").write_text("<h1>Diubah lagi</h1>\n")
+    (site.docroot / "cgi" / "run.sh").chmod(0o700)
+    (site.docroot / "odd" / "with space.html").unlink()
+    if "sshd" in request.fixturenames:
+        request.getfixturevalue("sshd").chown_to_user(site.docroot)
+    proc = site.run("mirror")
+    assert proc.returncode == 0, proc.stderr
+    files, read = re.search(r"\((\d+) files, (\d+) read", proc.stdout).groups()  # type: ignore[union-attr]
+    assert int(read) == int(files) - 2  # every regular file again; the two links are not read
+    subject = git(site.repo, "log", "-1", "--format=%s", "snapshots")
+    assert subject == "snapshot: 0 added, 1 modified, 1 deleted, 1 mode or owner changes"
+    assert tree_files(site.repo, "snapshots") == expected_files(site.docroot)
+    assert "unchanged" in site.run("mirror").stdout
 
 
 def test_same_size_edit_with_reset_mtime_is_caught(site: Site,
@@ -295,6 +329,34 @@ def test_exclude_is_never_backed_up(tmp_path: Path) -> None:
     assert gitguard("mirror", config=config).returncode == 0
     files = tree_files(tmp_path / "gitguard-data" / "www.git", "snapshots")
     assert set(files) == {b"index.html"}
+
+
+def test_unchanged_listing_shortcut_over_ssh(sshd: SshServer, tmp_path: Path) -> None:
+    """An unchanged re-mirror on a command account compares the raw listing with the last
+    one and skips the rest; a new exclude pattern or any change takes the full path."""
+    docroot = sshd.make_docroot("html")
+    build_site(docroot)
+    sshd.chown_to_user(docroot)
+    site = {"source": sshd.url(docroot), "identity_file": str(sshd.identity),
+            "known_hosts": str(sshd.known_hosts)}
+    config = write_config(tmp_path, {"www": site})
+    repo = tmp_path / "gitguard-data" / "www.git"
+    gitguard("init", config=config)
+    assert gitguard("mirror", config=config).returncode == 0
+    assert (repo / "gitguard" / "listing").is_file()
+    first = git(repo, "rev-parse", "snapshots")
+    files = len(tree_files(repo, "snapshots"))
+    # the shortcut: the cache is never read, so a broken one goes unnoticed and unneeded
+    (repo / "gitguard" / "scan-cache").write_bytes(b"broken")
+    proc = gitguard("mirror", config=config)
+    assert proc.stdout.strip() == f"www: unchanged (snapshot {first[:12]}, {files} files)"
+    sshd.run_as_user(f"chmod 600 {docroot}/index.html")
+    assert "1 mode or owner changes" in gitguard("mirror", config=config).stdout
+    config = write_config(tmp_path, {"www": {**site, "exclude": ["odd/**"]}})
+    proc = gitguard("mirror", config=config)
+    assert f"{len(ODD_NAMES)} deleted" in proc.stdout, proc.stdout
+    assert not any(path.startswith(b"odd/") for path in tree_files(repo, "snapshots"))
+    assert "unchanged" in gitguard("mirror", config=config).stdout
 
 
 def test_lock_keeps_two_runs_apart_and_a_killed_holder_releases_it(tmp_path: Path) -> None:
