@@ -86,19 +86,32 @@ def unquote(text: bytes) -> str:
     return path_str(bytes(out))
 
 
-def of_entries(entries: Iterable[Entry]) -> dict[str, Meta]:
-    """The metadata of a scan's entries."""
-    return {e.path: Meta(e.mode, e.uid, e.gid, e.kind) for e in entries}
-
-
 def encode(metas: Mapping[str, Meta]) -> bytes:
     """The metadata file, sorted by path bytes."""
-    lines = sorted(
-        (path_bytes(path), b"%04o %d %d %s " % (m.mode, m.uid, m.gid,
-                                                _KIND_CODE[m.kind].encode()) + quote(path))
-        for path, m in metas.items()
-    )
-    return HEADER + b"".join(line + b"\n" for _, line in lines)
+    return _lines({path_bytes(path): (m.mode, m.uid, m.gid, m.kind) for path, m in metas.items()})
+
+
+def encode_entries(entries: Iterable[Entry]) -> bytes:
+    """The metadata file of a scan's entries (what encode gives for their Meta)."""
+    return _lines({path_bytes(e.path): (e.mode, e.uid, e.gid, e.kind) for e in entries})
+
+
+_ANY_ODD = re.compile(rb'[\x01-\x1f\x7f"\\]|(?:\A|\x00) | (?:\x00|\Z)')
+
+
+def _lines(rows: dict[bytes, tuple[int, int, int, Kind]]) -> bytes:
+    names = sorted(rows)
+    joined = b"\0".join(names)
+    # One look at all names at once: on a real site none needs quoting, and 30,000 calls
+    # to quote() are the bulk of the cost.
+    plain = not _ANY_ODD.search(joined) and _valid_utf8(joined)
+    kinds = {kind: code.encode() for kind, code in _KIND_CODE.items()}
+    out = [HEADER]
+    for raw in names:
+        mode, uid, gid, kind = rows[raw]
+        name = raw if plain else quote(path_str(raw))
+        out.append(b"%04o %d %d %s %s\n" % (mode, uid, gid, kinds[kind], name))
+    return b"".join(out)
 
 
 def decode(data: bytes) -> dict[str, Meta]:

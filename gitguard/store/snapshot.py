@@ -200,7 +200,7 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
         if len(new_cache) - diff.fresh < len(base):
             for path in base.keys() - new_cache.keys():
                 diff.removed(path, base[path])
-        meta_oid = (writer.add_bytes(meta.encode(meta.of_entries(entries)))
+        meta_oid = (writer.add_bytes(meta.encode_entries(entries))
                     if diff.meta_dirty or base_meta is None else base_meta)
     complete = vouched == len(new_cache)
     if parent is not None and not diff.changed and meta_oid == base_meta:

@@ -34,3 +34,22 @@ def test_plain_names_stay_readable() -> None:
     assert meta.quote("wp-content/uploads/foto kegiatan.jpg") == \
         b"wp-content/uploads/foto kegiatan.jpg"
     assert meta.quote(os.fsdecode(b"caf\xc3\xa9")) == b"caf\xc3\xa9"
+
+
+def test_file_quotes_each_name_as_quote_does() -> None:
+    """The file checks all names at once; each line must still be what quote() gives, for
+    a tree of plain names and for one where a single odd name hides among them."""
+    plain = {"index.php": meta.Meta(0o644, 33, 33, Kind.FILE),
+             os.fsdecode(b"caf\xc3\xa9/menu.php"): meta.Meta(0o600, 33, 33, Kind.FILE),
+             "wp-content": meta.Meta(0o755, 33, 33, Kind.DIR)}
+    for odd in [None, *ODD]:
+        metas = dict(plain)
+        if odd is not None:
+            metas[path_str(odd)] = meta.Meta(0o644, 1, 2, Kind.FILE)
+        lines = meta.encode(metas).split(b"\n")[1:-1]
+        expected = sorted(
+            (os.fsencode(path), b"%04o %d %d %s " % (m.mode, m.uid, m.gid,
+                                                     m.kind.value[0].encode()) + meta.quote(path))
+            for path, m in metas.items())
+        assert lines == [line for _, line in expected]
+        assert meta.decode(meta.encode(metas)) == metas
