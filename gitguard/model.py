@@ -6,7 +6,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 # Paths are relative to the docroot, '/'-separated, without a leading './'. They are str
 # decoded from the server's bytes with UTF-8 and 'surrogateescape', so any byte string
@@ -47,9 +47,12 @@ class Kind(StrEnum):
     SYMLINK = "symlink"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One path of a site as a scan sees it (never following symlinks)."""
+class Entry(NamedTuple):
+    """One path of a site as a scan sees it (never following symlinks).
+
+    Immutable like the other domain objects, but a NamedTuple: a scan builds one per path,
+    30,000 a run, and a frozen dataclass's __init__ would double the cost of the listing.
+    """
 
     path: str
     kind: Kind

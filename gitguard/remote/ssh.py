@@ -307,9 +307,13 @@ class SshRemote:
             # without exclude patterns only names with '.git' in them can be skipped
             if (not fast_skip or b".git" in raw) and skipped(path, exclude):
                 continue
+            if mtime[-11:-10] == b"." and ctime[-11:-10] == b".":  # ten digits: inline
+                mtime_ns = int(mtime[:-11] + mtime[-10:-1])
+                ctime_ns = int(ctime[:-11] + ctime[-10:-1])
+            else:
+                mtime_ns, ctime_ns = _time_ns(mtime), _time_ns(ctime)
             append(Entry(path, kind, int(mode, 8), int(uid), int(gid),
-                         int(size) if kind is Kind.FILE else 0, _time_ns(mtime),
-                         _time_ns(ctime),
+                         int(size) if kind is Kind.FILE else 0, mtime_ns, ctime_ns,
                          target.decode("utf-8", "surrogateescape")
                          if kind is Kind.SYMLINK else None))
         return entries
