@@ -7,11 +7,11 @@ import logging
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import GitguardError
-from gitguard.model import Entry, Kind
+from gitguard.model import Kind
 from gitguard.policy import Policy
 from gitguard.progress import progress
 from gitguard.remote import open_remote
-from gitguard.remote.base import Remote
+from gitguard.remote.base import Remote, Scan
 from gitguard.store.objects import existing
 from gitguard.store.repo import SNAPSHOTS, ScanCache, SiteRepo
 from gitguard.store.snapshot import SnapshotOutcome, commit_snapshot, files_to_read, nothing_changed
@@ -39,21 +39,27 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
     try:
         remote = remote or open_remote(site)
         try:
+            exclude = Policy.for_site(site).exclude
+            key = "\0".join((str(site.source), *exclude.patterns))
             tip = repo.git.rev(SNAPSHOTS)
-            seen = None if deep else repo.listing_seen(tip)
-            entries = remote.scan(Policy.for_site(site).exclude, seen[0] if seen else None)
-            if entries is None:
+            seen = None if deep else repo.listing_seen(tip, key)
+            scan = remote.scan(exclude, seen[0] if seen else None)
+            if scan.unchanged:
                 assert seen is not None
                 outcome = _unchanged(tip, seen[1])  # the very listing of the last snapshot
             else:
                 cache = repo.load_cache()
-                if not deep and nothing_changed(cache, entries):
-                    outcome = _unchanged(cache.commit,
-                                         sum(1 for e in entries if e.kind is not Kind.DIR))
+                if scan.removed is not None and cache.commit != tip:
+                    # a delta needs the cache of the snapshot it is a delta to
+                    scan = remote.scan(exclude)
+                if (scan.removed is None and not deep
+                        and nothing_changed(cache, scan.entries)):
+                    outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
+                                                           if e.kind is not Kind.DIR))
                 else:
-                    outcome = _snapshot(repo, site, remote, cache, entries, deep, expect_known)
+                    outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known)
                 if outcome.tip is not None:
-                    repo.remember_listing(outcome.tip, remote.fingerprint
+                    repo.remember_listing(outcome.tip, key, scan.listing
                                           if outcome.complete else None, outcome.files)
         finally:
             if own:
@@ -75,20 +81,21 @@ def _unchanged(tip: str | None, files: int) -> SnapshotOutcome:
                            meta_changed=0, files=files, read=0, bytes_read=0)
 
 
-def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache,
-              entries: list[Entry], deep: bool, expect_known: bool) -> SnapshotOutcome:
+def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache, scan: Scan,
+              deep: bool, expect_known: bool) -> SnapshotOutcome:
     """Read what changed (or what the server cannot vouch for) and commit a snapshot."""
-    paths = files_to_read(cache, entries, deep)
+    paths = files_to_read(cache, scan.entries, deep)
     known: dict[str, str] = {}
     if expect_known and paths:
         hashed = remote.hashes(paths)
         present = existing(repo.git, hashed.values())
         known = {p: oid for p, oid in hashed.items() if oid in present}
         paths = [p for p in paths if p not in known]
-    log.info("%s: %d paths listed, %d to read", site.name, len(entries), len(paths))
+    log.info("%s: %d paths listed as %s, %d to read", site.name, len(scan.entries),
+             "new or changed" if scan.removed is not None else "present", len(paths))
     with progress(f"{site.name}: backing up", len(paths)) as bar:
-        return commit_snapshot(repo, cache, entries, remote.read(paths), str(site.source),
-                               bar, known)
+        return commit_snapshot(repo, cache, scan.entries, remote.read(paths), str(site.source),
+                               bar, known, scan.removed)
 
 
 def describe(outcome: SnapshotOutcome) -> str:

@@ -31,21 +31,34 @@ class Content:
     chunks: Iterable[bytes]
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What a scan saw: every path, or (`removed` not None) only the paths whose listing
+    record differs from the one it was compared with, new ones included."""
+
+    entries: list[Entry]
+    removed: tuple[str, ...] | None = None  # gone since the earlier listing (a delta)
+    listing: bytes | None = None  # the raw listing, to compare the next scan with
+
+    @property
+    def unchanged(self) -> bool:
+        """A delta with nothing in it: the same tree, stat for stat."""
+        return self.removed is not None and not self.removed and not self.entries
+
+
 class Remote(Protocol):
     """A site's docroot, wherever it lives."""
 
     description: str
-    # A digest of the last scan's raw listing, where the transport has one (GNU find): the
-    # same digest again means the same tree, stat for stat.
-    fingerprint: str | None
 
     @property
     def sees_ctime(self) -> bool:
         """Whether a scan shows ctime (SFTP does not)."""
 
-    def scan(self, exclude: PathSet, same_as: str | None = None) -> list[Entry] | None:
+    def scan(self, exclude: PathSet, since: bytes | None = None) -> Scan:
         """Every path below the docroot (lstat, never following links), minus exclusions;
-        None when the listing's fingerprint equals `same_as` (nothing changed)."""
+        where the transport has a raw listing, only what differs from `since` (a listing
+        an earlier scan returned, with the same exclusions)."""
 
     def read(self, paths: Sequence[str]) -> Iterator[Content]:
         """The contents of these regular files, in any order; ScanError names the failures

@@ -18,6 +18,7 @@ from gitguard.remote.base import (
     Content,
     Failure,
     FailureList,
+    Scan,
     UnsafePath,
     skipped,
     temp_name,
@@ -46,7 +47,6 @@ class LocalRemote:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = str(root)
-        self.fingerprint: str | None = None
         self.sees_ctime = True
 
     def _root_fd(self) -> int:
@@ -55,9 +55,9 @@ class LocalRemote:
         except OSError as exc:
             raise ScanError(f"docroot {self.root}: {exc.strerror}") from None
 
-    def scan(self, exclude: PathSet, same_as: str | None = None) -> list[Entry] | None:
-        """Walk the tree by file descriptors, never following a symlink (no fingerprint:
-        the walk is the cost, not the parsing)."""
+    def scan(self, exclude: PathSet, since: bytes | None = None) -> Scan:
+        """Walk the tree by file descriptors, never following a symlink (always in full:
+        there is no listing to compare)."""
         entries: list[Entry] = []
         unreadable: list[str] = []
         root = self._root_fd()
@@ -93,7 +93,7 @@ class LocalRemote:
         if unreadable:
             raise ScanError(f"cannot list {len(unreadable)} folder(s), nothing was committed: "
                             + "; ".join(unreadable[:10]))
-        return entries
+        return Scan(entries)
 
     def read(self, paths: Sequence[str]) -> Iterator[Content]:
         """Read each file through O_NOFOLLOW descriptors; name every failure at the end."""

@@ -12,7 +12,9 @@ import base64
 import contextlib
 import hashlib
 import io
+import itertools
 import logging
+import operator
 import shlex
 import socket
 import stat
@@ -36,6 +38,7 @@ from gitguard.remote.base import (
     Content,
     Failure,
     FailureList,
+    Scan,
     UnsafePath,
     skipped,
     temp_name,
@@ -78,6 +81,57 @@ def _load_known_hosts(path: Path) -> paramiko.HostKeys:
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise HostKeyError(f"known_hosts file {path} is unreadable: {exc}") from None
     return keys
+
+
+def _parse(fields: Sequence[bytes], exclude: PathSet) -> list[Entry]:
+    """Entries from find's NUL-separated fields, nine a path (as FIND_FORMAT prints them)."""
+    entries: list[Entry] = []
+    append = entries.append
+    fast_skip = not exclude
+    it = iter(fields)
+    for kind_code, mode, uid, gid, size, mtime, ctime, target, raw in zip(*[it] * 9,
+                                                                          strict=False):
+        kind = _FIND_KINDS.get(kind_code)
+        if kind is None:
+            continue
+        path = _path(raw)
+        # without exclude patterns only names with '.git' in them can be skipped
+        if (not fast_skip or b".git" in raw) and skipped(path, exclude):
+            continue
+        if mtime[-11:-10] == b"." and ctime[-11:-10] == b".":  # ten digits: inline
+            mtime_ns = int(mtime[:-11] + mtime[-10:-1])
+            ctime_ns = int(ctime[:-11] + ctime[-10:-1])
+        else:
+            mtime_ns, ctime_ns = _time_ns(mtime), _time_ns(ctime)
+        append(Entry(path, kind, int(mode, 8), int(uid), int(gid),
+                     int(size) if kind is Kind.FILE else 0, mtime_ns, ctime_ns,
+                     target.decode("utf-8", "surrogateescape")
+                     if kind is Kind.SYMLINK else None))
+    return entries
+
+
+def _path(raw: bytes) -> str:
+    return raw[2:].decode("utf-8", "surrogateescape")  # find prints './' first
+
+
+def _changed_records(old: list[bytes], new: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """The fields of the records only `new` has, and of those only `old` has."""
+    if len(old) == len(new):
+        # The usual case: the same paths in the same order (find walks unchanged folders
+        # alike), so the records can be compared in place.
+        rows = {i // 9 for i in itertools.compress(range(len(new)), map(operator.ne, old, new))}
+        if all(old[r * 9 + 8] == new[r * 9 + 8] for r in rows):
+            added: list[bytes] = []
+            gone: list[bytes] = []
+            for r in sorted(rows):
+                added += new[r * 9:r * 9 + 9]
+                gone += old[r * 9:r * 9 + 9]
+            return added, gone
+    before = set(zip(*[iter(old)] * 9, strict=False))
+    after = list(zip(*[iter(new)] * 9, strict=False))
+    now = set(after)
+    return ([f for record in after if record not in before for f in record],
+            [f for record in before if record not in now for f in record])
 
 
 def _perl(script: str) -> str:
@@ -181,7 +235,6 @@ class SshRemote:
         self.description = str(source)
         self._sftp: paramiko.SFTPClient | None = None
         self.perl = False  # perl with Digest::SHA: bulk restore and remote hashing
-        self.fingerprint: str | None = None
 
     @classmethod
     def connect(cls, site: Site) -> SshRemote:
@@ -254,9 +307,9 @@ class SshRemote:
 
     # -- scan ----------------------------------------------------------------------------
 
-    def scan(self, exclude: PathSet, same_as: str | None = None) -> list[Entry] | None:
-        """List the whole tree: one `find` on command accounts, an SFTP walk otherwise;
-        None when the listing's fingerprint equals `same_as`."""
+    def scan(self, exclude: PathSet, since: bytes | None = None) -> Scan:
+        """List the whole tree: one `find` on command accounts (compared with `since` when
+        given), an SFTP walk otherwise."""
         try:
             if self.mode == "unknown":
                 out, status, err = self._stream(f"{{ {PROBE}; }} 2>&1 | head -c 8192; echo; "
@@ -266,8 +319,8 @@ class SshRemote:
             elif self.mode == "command":
                 listing, status, err = self._stream(self._listing(), ())
             if self.mode == "command":
-                return self._parse_listing(listing, status, err, exclude, same_as)
-            return self._scan_sftp(exclude)
+                return self._listed(listing, status, err, exclude, since)
+            return Scan(self._scan_sftp(exclude))
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise ScanError(f"{self.description}: connection lost during the scan, nothing "
                             f"was committed: {exc}") from None
@@ -275,48 +328,29 @@ class SshRemote:
     def _listing(self) -> str:
         return f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf '{FIND_FORMAT}'"
 
-    def _parse_listing(self, out: bytes, status: int, err: bytes, exclude: PathSet,
-                       same_as: str | None) -> list[Entry] | None:
-        errors = err.decode("utf-8", "replace").strip()
+    def _listed(self, out: bytes, status: int, err: bytes, exclude: PathSet,
+                since: bytes | None) -> Scan:
+        """The entries of a find listing; with `since`, only the records that changed."""
         if status != 0:
-            lines = errors.splitlines()
+            lines = err.decode("utf-8", "replace").strip().splitlines()
             raise ScanError(f"{self.description}: listing failed, nothing was committed: "
                             + ("; ".join(lines[:5]) or f"exit status {status}"))
-        # The listing holds every path's kind, mode, owner, size, mtime, ctime and link
-        # target: the same bytes as last time mean nothing changed, and parsing 30,000 paths
-        # again (the bulk of an unchanged run) can be skipped.
-        digest = hashlib.sha256(self.description.encode() + b"\0"
-                                + "\0".join(exclude.patterns).encode() + b"\0")
-        digest.update(out)
-        self.fingerprint = digest.hexdigest()
-        if same_as == self.fingerprint:
-            return None
-        fields = bytes(out).split(b"\0")
+        # Every record holds a path's kind, mode, owner, size, mtime, ctime and link target:
+        # a record the earlier listing has too is a path that did not change, and parsing
+        # the 30,000 of them again would be the bulk of a re-mirror.
+        if since is not None and out == since:
+            return Scan([], removed=(), listing=out)
+        fields = out.split(b"\0")
         if len(fields) % 9 != 1:
             raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
-        entries: list[Entry] = []
-        append = entries.append
-        fast_skip = not exclude
-        it = iter(fields)
-        for kind_code, mode, uid, gid, size, mtime, ctime, target, raw in zip(*[it] * 9,
-                                                                              strict=False):
-            kind = _FIND_KINDS.get(kind_code)
-            path = raw[2:].decode("utf-8", "surrogateescape")
-            if kind is None:
-                continue
-            # without exclude patterns only names with '.git' in them can be skipped
-            if (not fast_skip or b".git" in raw) and skipped(path, exclude):
-                continue
-            if mtime[-11:-10] == b"." and ctime[-11:-10] == b".":  # ten digits: inline
-                mtime_ns = int(mtime[:-11] + mtime[-10:-1])
-                ctime_ns = int(ctime[:-11] + ctime[-10:-1])
-            else:
-                mtime_ns, ctime_ns = _time_ns(mtime), _time_ns(ctime)
-            append(Entry(path, kind, int(mode, 8), int(uid), int(gid),
-                         int(size) if kind is Kind.FILE else 0, mtime_ns, ctime_ns,
-                         target.decode("utf-8", "surrogateescape")
-                         if kind is Kind.SYMLINK else None))
-        return entries
+        if since is None:
+            return Scan(_parse(fields, exclude), listing=out)
+        new, gone = _changed_records(since.split(b"\0"), fields)
+        entries = _parse(new, exclude)
+        present = {e.path for e in entries}
+        removed = tuple(path for path in (_path(raw) for raw in gone[8::9])
+                        if path not in present)
+        return Scan(entries, removed=removed, listing=out)
 
     def _request(self, command: int, *args: object) -> paramiko.Message:
         """One raw SFTP request: paramiko's public calls decode names as strict UTF-8."""

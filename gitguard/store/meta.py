@@ -8,10 +8,10 @@ cannot hold, live here too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gitguard.model import Entry, Kind, path_bytes, path_str
+from gitguard.model import Kind, path_bytes, path_str
 
 META_PATH = ".gitguard-meta"
 HEADER = b"# gitguard metadata v1: mode uid gid kind path (f file, d folder, l symlink)\n"
@@ -88,18 +88,15 @@ def unquote(text: bytes) -> str:
 
 def encode(metas: Mapping[str, Meta]) -> bytes:
     """The metadata file, sorted by path bytes."""
-    return _lines({path_bytes(path): (m.mode, m.uid, m.gid, m.kind) for path, m in metas.items()})
-
-
-def encode_entries(entries: Iterable[Entry]) -> bytes:
-    """The metadata file of a scan's entries (what encode gives for their Meta)."""
-    return _lines({path_bytes(e.path): (e.mode, e.uid, e.gid, e.kind) for e in entries})
+    return encode_rows({path_bytes(path): (m.mode, m.uid, m.gid, m.kind)
+                        for path, m in metas.items()})
 
 
 _ANY_ODD = re.compile(rb'[\x01-\x1f\x7f"\\]|(?:\A|\x00) | (?:\x00|\Z)')
 
 
-def _lines(rows: dict[bytes, tuple[int, int, int, Kind]]) -> bytes:
+def encode_rows(rows: Mapping[bytes, tuple[int, int, int, Kind]]) -> bytes:
+    """The metadata file of (mode, uid, gid, kind) by raw path (what encode gives)."""
     names = sorted(rows)
     joined = b"\0".join(names)
     # One look at all names at once: on a real site none needs quoting, and 30,000 calls

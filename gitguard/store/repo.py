@@ -145,26 +145,27 @@ class SiteRepo:
                                        "stats": list(cache.entries.values())}))
         os.replace(tmp, self.private / CACHE_FILE)
 
-    def listing_seen(self, tip: str | None) -> tuple[str, int] | None:
-        """The fingerprint of the listing the snapshot `tip` was taken from, and its number
-        of files; None when there is none, or it belongs to another snapshot."""
+    def listing_seen(self, tip: str | None, key: str) -> tuple[bytes, int] | None:
+        """The raw listing the snapshot `tip` was taken from, and its number of files;
+        None when there is none, or it belongs to another snapshot or another `key` (the
+        source and exclusions it was listed with)."""
         try:
-            commit, fingerprint, files = marshal.loads(
+            commit, seen_key, listing, files = marshal.loads(
                 (self.private / LISTING_FILE).read_bytes())
         except (OSError, ValueError, TypeError, EOFError):
             return None
-        if tip is None or commit != tip:
+        if tip is None or commit != tip or seen_key != key or not isinstance(listing, bytes):
             return None
-        return str(fingerprint), int(files)
+        return listing, int(files)
 
-    def remember_listing(self, tip: str, fingerprint: str | None, files: int) -> None:
-        """Keep (or, without a fingerprint, forget) the listing the snapshot `tip` holds."""
+    def remember_listing(self, tip: str, key: str, listing: bytes | None, files: int) -> None:
+        """Keep (or, without one, forget) the listing the snapshot `tip` was taken from."""
         path = self.private / LISTING_FILE
-        if fingerprint is None:
+        if listing is None:
             path.unlink(missing_ok=True)
             return
         tmp = self.tmp(LISTING_FILE)
-        tmp.write_bytes(marshal.dumps((tip, fingerprint, files)))
+        tmp.write_bytes(marshal.dumps((tip, key, listing, files)))
         os.replace(tmp, path)
 
     # -- the journal ---------------------------------------------------------------------

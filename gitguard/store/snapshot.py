@@ -142,12 +142,14 @@ class _Diff:
 
 def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                     contents: Iterable[Content], source: str, bar: Progress,
-                    known: Mapping[str, str] | None = None) -> SnapshotOutcome:
+                    known: Mapping[str, str] | None = None,
+                    removed: Sequence[str] | None = None) -> SnapshotOutcome:
     """Write the blobs, and commit a snapshot when the tree differs from the newest one.
 
     `contents` must yield every file that files_to_read named, except those in `known`
     (path -> id of a blob the repository holds, hashed on the server); if it raises, nothing
-    is committed and the cache is left as it was.
+    is committed and the cache is left as it was. With `removed`, `entries` hold only the
+    new and changed paths (a delta to the valid scan cache) and `removed` the ones gone.
     """
     known = known or {}
     parent = repo.git.rev(SNAPSHOTS)
@@ -157,6 +159,12 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
     read = bytes_read = 0
     diff = _Diff()
     new_cache: dict[str, CachedStat] = {}
+    if removed is not None:
+        assert cache.valid, "a delta needs the scan cache it is a delta to"
+        new_cache = dict(base)
+        for path in removed:
+            if path in new_cache:
+                diff.removed(path, new_cache.pop(path))
     with BlobWriter(repo.git) as writer:
         for content in contents:
             oid = writer.add(content.size, content.chunks)
@@ -166,7 +174,6 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             read += 1
             bytes_read += content.size
             bar.advance()
-        files = vouched = 0
         get = base.get
         for entry in entries:
             path, kind = entry.path, entry.kind
@@ -191,18 +198,16 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             now = (_KIND[kind], entry.size, entry.mtime_ns, ctime, entry.mode, entry.uid,
                    entry.gid, oid)
             new_cache[path] = now
-            if kind is not Kind.DIR:
-                files += 1
-            if ctime >= 0:
-                vouched += 1
             if before != now:
                 diff.compare(path, before, now)
-        if len(new_cache) - diff.fresh < len(base):
+        if removed is None and len(new_cache) - diff.fresh < len(base):
             for path in base.keys() - new_cache.keys():
                 diff.removed(path, base[path])
-        meta_oid = (writer.add_bytes(meta.encode_entries(entries))
+        meta_oid = (writer.add_bytes(_metadata(new_cache))
                     if diff.meta_dirty or base_meta is None else base_meta)
-    complete = vouched == len(new_cache)
+    rows = new_cache.values()
+    files = sum(1 for row in rows if row[KIND] != _DIR)
+    complete = all(row[CTIME] >= 0 for row in rows)
     if parent is not None and not diff.changed and meta_oid == base_meta:
         if new_cache != cache.entries or not cache.valid:
             repo.save_cache(ScanCache(parent, new_cache, meta_oid))  # same tree, newer stat
@@ -223,6 +228,13 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                            modified=diff.modified, deleted=diff.deleted,
                            meta_changed=diff.mode_changes, files=files, read=read,
                            bytes_read=bytes_read, complete=complete)
+
+
+def _metadata(stats: Mapping[str, CachedStat]) -> bytes:
+    """The metadata file of a scan, from its cache rows."""
+    kinds = {name: kind for kind, name in _KIND.items()}
+    return meta.encode_rows({path_bytes(path): (s[MODE], s[UID], s[GID], kinds[s[KIND]])
+                             for path, s in stats.items()})
 
 
 def _base(repo: SiteRepo, cache: ScanCache,

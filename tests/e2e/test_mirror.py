@@ -243,7 +243,7 @@ def test_connection_killed_mid_transfer_commits_nothing(sshd: SshServer, tmp_pat
     site = config.sites["www"]
     repo = SiteRepo.open(config.repo_path(site))
     remote = open_remote(site)
-    entries = remote.scan(PathSet(()))
+    entries = remote.scan(PathSet(())).entries
     cache = repo.load_cache()
     paths = files_to_read(cache, entries, deep=False)
     assert len(paths) > 10
@@ -283,7 +283,7 @@ def test_unreadable_and_vanished_files_are_named(sshd: SshServer, tmp_path: Path
     site = config.sites["www"]
     repo = SiteRepo.open(config.repo_path(site))
     remote = open_remote(site)
-    entries = remote.scan(PathSet(()))
+    entries = remote.scan(PathSet(())).entries
     sshd.run_as_user(f"rm {docroot}/berkas-07.bin")
     with pytest.raises(ScanError, match=r"berkas-07\.bin.*vanished"), progress("t", 0) as bar:
         cache = repo.load_cache()
@@ -357,6 +357,15 @@ def test_unchanged_listing_shortcut_over_ssh(sshd: SshServer, tmp_path: Path) ->
     assert f"{len(ODD_NAMES)} deleted" in proc.stdout, proc.stdout
     assert not any(path.startswith(b"odd/") for path in tree_files(repo, "snapshots"))
     assert "unchanged" in gitguard("mirror", config=config).stdout
+    # a change: only the records that differ from the last listing are parsed
+    sshd.run_as_user(f"echo diubah >> {docroot}/index.html; rm {docroot}/cgi/run.sh")
+    proc = gitguard("-v", "mirror", config=config)
+    assert "1 modified, 1 deleted" in proc.stdout, proc.stdout + proc.stderr
+    assert "paths listed as new or changed" in proc.stderr
+    assert tree_files(repo, "snapshots")[b"index.html"].endswith(b"diubah\n")
+    assert not any(path.startswith(b"odd/") for path in tree_files(repo, "snapshots"))
+    # what the delta committed is what a full, deep read of the server gives
+    assert "unchanged" in gitguard("mirror", "--deep", config=config).stdout
 
 
 def test_lock_keeps_two_runs_apart_and_a_killed_holder_releases_it(tmp_path: Path) -> None:
