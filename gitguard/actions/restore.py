@@ -83,9 +83,8 @@ def restore(config: Config, site: Site, rev: str | None = None,
         finally:
             remote.close()
         final = snapshot_state(repo, after)
-        planned = set(plan.paths)
-        still = sorted(p for p, _ in changed_paths(wanted, final, policy, folders=True)
-                       if p in planned)
+        still = [p for p, _ in changed_paths(wanted, final, policy, folders=True,
+                                             paths=plan.paths)]
         failed = {f.path for f in failures}
         done = tuple(RestoredPath(
             path=s.path, action=s.action.value, before=s.before,
