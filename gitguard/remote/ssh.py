@@ -431,7 +431,7 @@ class SshRemote:
 
         def feed() -> None:
             try:
-                for chunk in _ahead(data):
+                for chunk in _ahead(_coalesced(data)):
                     chan.sendall(chunk)
                 chan.shutdown_write()
             except _LOST as exc:
@@ -505,11 +505,23 @@ class SshRemote:
                      self.description, err.decode("utf-8", "replace").strip())
             return self._apply_sftp(steps, blobs.read)
         # The new content, at its real paths inside the fresh staging folder, as one tar
-        # that git itself writes.
-        rows = [("120000" if step.action is Action.LINK else
-                 "100755" if step.mode & 0o100 else "100644", step.oid, step.path)
-                for step in steps
-                if step.action in (Action.WRITE, Action.LINK) and step.oid is not None]
+        # that git itself writes. Content several files share (a multisite's copies of the
+        # same core) travels once and is copied on the server.
+        rows: list[tuple[str, str, str]] = []
+        staged: dict[str, str] = {}  # blob id -> the path the tar stages it at
+        copies: list[tuple[str, str]] = []  # (path, staged path with the same content)
+        for step in steps:
+            if step.action not in (Action.WRITE, Action.LINK) or step.oid is None:
+                continue
+            if step.action is Action.LINK:
+                rows.append(("120000", step.oid, step.path))
+            elif step.oid in staged:
+                copies.append((step.path, staged[step.oid]))
+            else:
+                staged[step.oid] = step.path
+                rows.append(("100755" if step.mode & 0o100 else "100644", step.oid, step.path))
+        log.info("%s: %d file(s) and link(s) sent, %d copied on the server from those",
+                 self.description, len(rows), len(copies))
         _, status, err = self._stream(
             f"{self._cd()} && tar -x -f - --no-same-owner -C {shlex.quote(stage)}",
             blobs.archive(rows)) if rows else (b"", 0, b"")
@@ -518,6 +530,8 @@ class SshRemote:
                               + err.decode("utf-8", "replace").strip()[:300])
 
         def script() -> Iterator[bytes]:
+            for path, source in copies:
+                yield b"K\0%s\0%s\0" % (path_bytes(path), path_bytes(source))
             for step in steps:
                 code = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C"}.get(
                     step.action, "M")
@@ -690,6 +704,25 @@ class SshRemote:
                 continue
             yield Content(path, len(data), (data,))
         failures.raise_if_any()
+
+
+def _coalesced(data: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    """The same bytes in chunks of at least `size` (but the last): every sendall is an SSH
+    packet, and a restore script of 30,000 short steps would be 30,000 of them."""
+    pending: list[bytes] = []
+    held = 0
+    for chunk in data:
+        if held == 0 and len(chunk) >= size:
+            yield chunk
+            continue
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(pending)
+            pending.clear()
+            held = 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _ahead(data: Iterable[bytes], depth: int = 16) -> Iterator[bytes]:

@@ -327,6 +327,35 @@ def test_restore_undoes_the_attack(site: Site) -> None:
     assert_same(server_state(site.docroot), expected)
 
 
+def test_shared_content_travels_once_and_lands_as_separate_files(
+        sshd: SshServer, tmp_path: Path, approver: tuple[Path, str]) -> None:
+    """A multisite holds the same core file many times: the bulk restore sends it once and
+    copies it on the server, and every copy is a file of its own with its own mode."""
+    core = b"<?php /* wp-load */\n" * 50
+    files = {b"index.php": (0o644, core),
+             **{b"site%d/wp-load.php" % n: (0o644, core) for n in range(1, 5)},
+             b"site5/wp-load.php": (0o600, core),
+             b"site5/deep/er/copy.php": (0o755, core),
+             b"site1/other.php": (0o644, b"<?php /* other */\n")}
+    site = make_site(tmp_path, "ssh", sshd, approver, files=files, links={}, dirs={})
+    approved = server_state(site.docroot)
+    site.attack("""
+        import shutil
+        for n in range(1, 6):
+            shutil.rmtree(b"site%d" % n)
+        with open(b"index.php", "wb") as handle:
+            handle.write(b"Hacked by nobody")
+    """)
+    proc = run("-v", "restore", "www", "--yes", site=site)
+    assert "verified" in proc.stdout
+    assert "2 file(s) and link(s) sent, 6 copied on the server" in proc.stderr, proc.stderr
+    assert_same(server_state(site.docroot), approved)
+    copies = [site.docroot / os.fsdecode(p) for p, (_, data) in files.items() if data == core]
+    inodes = {path.stat().st_ino for path in copies}
+    assert len(inodes) == len(copies)  # no hard links: each copy can change on its own
+    assert all(path.stat().st_nlink == 1 for path in copies)
+
+
 def test_dry_run_and_unconfirmed_restore_change_nothing(local_site: Site) -> None:
     """--dry-run prints the plan; without --yes and without a terminal: exit 3, no change."""
     site = local_site

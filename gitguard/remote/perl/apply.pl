@@ -1,13 +1,15 @@
 # gitguard restore, run on the web server by `perl -e` in the docroot.
 # Reads steps from stdin, NUL-separated: OP, PATH, ARG. OP is R (remove, never following a
 # link), D (mkdir; ARG "mode uid gid"), M (move the file or link staged at STAGE/PATH
-# into place; ARG "mode uid gid"), C (chmod/chown; ARG "mode uid gid"). A path is touched
+# into place; ARG "mode uid gid"), C (chmod/chown; ARG "mode uid gid"), K (copy the file
+# staged at STAGE/ARG to STAGE/PATH: content that several paths share travels once; the
+# K steps come first). A path is touched
 # only after every folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0" for each
 # step that failed, then removes the staging folder given as the first argument.
 use strict;
 use warnings;
 use Errno qw(EXDEV);
-use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_NOFOLLOW);
+use Fcntl qw(O_RDONLY O_WRONLY O_CREAT O_EXCL O_NOFOLLOW);
 my $stage = shift @ARGV;
 my %safe;
 local $/ = "\0";
@@ -81,10 +83,41 @@ sub move_across {
     return 1;
 }
 
+# A copy inside the staging folder, which this run created: folders made as needed (and
+# proved real), nothing followed, nothing overwritten.
+my %made;
+sub stage_copy {
+    my ($from, $to) = @_;
+    my @parts = split m{/}, $to;
+    pop @parts;
+    my $dir = $stage;
+    for my $part (@parts) {
+        $dir .= "/$part";
+        next if $made{$dir};
+        mkdir($dir, 0700);
+        my @st = lstat($dir);
+        return 0 unless @st && -d _;
+        $made{$dir} = 1;
+    }
+    sysopen(my $in, "$stage/$from", O_RDONLY | O_NOFOLLOW) or return 0;
+    sysopen(my $out, "$stage/$to", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return 0;
+    my ($buf, $n);
+    while ($n = sysread($in, $buf, 1048576)) {
+        my $done = syswrite($out, $buf);
+        return 0 unless defined $done && $done == $n;
+    }
+    return defined($n) && close($out);
+}
+
 while (defined(my $op = <STDIN>)) {
     chomp $op;
     my $path = <STDIN>; chomp $path;
     my $arg = <STDIN>; chomp $arg;
+    if ($op eq "K") {
+        $! = 0;
+        print "$path\0" . ($! ? "$!" : "failed") . "\0" unless stage_copy($arg, $path);
+        next;
+    }
     my $target = "./$path";
     if (!safe_parent($target)) {
         print "$path\0a folder on the way is a symlink or not a folder\0";
