@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitguard.model import Kind, path_bytes, path_str
 
@@ -20,9 +20,9 @@ _CODE_KIND = {v: k for k, v in _KIND_CODE.items()}
 _ESCAPES = {ord("\n"): b"\\n", ord("\t"): b"\\t", ord("\\"): b"\\\\", ord('"'): b'\\"'}
 
 
-@dataclass(frozen=True)
-class Meta:
-    """What the metadata file says of one path."""
+class Meta(NamedTuple):
+    """What the metadata file says of one path (a NamedTuple, like Entry: a tree state holds
+    one per path, and loading 30,000 frozen dataclasses would cost three times as much)."""
 
     mode: int
     uid: int

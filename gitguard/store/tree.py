@@ -70,9 +70,10 @@ def read_state(git: Git, rev: str | None) -> TreeState:
     memo = git.git_dir / "gitguard" / "trees" / f"{commit}.state"
     try:
         files, rows = marshal.loads(memo.read_bytes())
-        return _keep(git, commit, TreeState(files, {p: meta.Meta(m, u, g, Kind(k))
+        kinds = {k.value: k for k in Kind}
+        return _keep(git, commit, TreeState(files, {p: meta.Meta(m, u, g, kinds[k])
                                                     for p, (m, u, g, k) in rows.items()}))
-    except (OSError, ValueError, EOFError, TypeError):
+    except (OSError, ValueError, EOFError, TypeError, KeyError):
         pass
     files = {}
     meta_oid = None
