@@ -12,9 +12,7 @@ import base64
 import contextlib
 import hashlib
 import io
-import itertools
 import logging
-import operator
 import shlex
 import socket
 import stat
@@ -53,7 +51,11 @@ WINDOW = 16 << 20
 PACKET = 1 << 15
 # GCM first: with AES-NI it costs least per byte, which matters for the first mirror.
 CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
-FIND_FORMAT = r"%y\0%m\0%U\0%G\0%s\0%T@\0%C@\0%l\0%p\0"
+# Nine fields a path, each NUL-terminated, and one more NUL after each record. No field is
+# empty (the link target has an 'L' in front), so NUL NUL ends a record and nothing else:
+# records split apart in C, and compare with the last listing's as plain bytes.
+FIND_FORMAT = r"%y\0%m\0%U\0%G\0%s\0%T@\0%C@\0L%l\0%p\0\0"
+_END = b"\0\0"
 PERL = Path(__file__).with_name("perl")  # package data: apply.pl, hash.pl
 PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
@@ -84,7 +86,7 @@ def _load_known_hosts(path: Path) -> paramiko.HostKeys:
 
 
 def _parse(fields: Sequence[bytes], exclude: PathSet) -> list[Entry]:
-    """Entries from find's NUL-separated fields, nine a path (as FIND_FORMAT prints them)."""
+    """Entries from find's fields, nine a path (FIND_FORMAT, the NUL NUL made one NUL)."""
     entries: list[Entry] = []
     append = entries.append
     fast_skip = not exclude
@@ -105,7 +107,7 @@ def _parse(fields: Sequence[bytes], exclude: PathSet) -> list[Entry]:
             mtime_ns, ctime_ns = _time_ns(mtime), _time_ns(ctime)
         append(Entry(path, kind, int(mode, 8), int(uid), int(gid),
                      int(size) if kind is Kind.FILE else 0, mtime_ns, ctime_ns,
-                     target.decode("utf-8", "surrogateescape")
+                     target[1:].decode("utf-8", "surrogateescape")
                      if kind is Kind.SYMLINK else None))
     return entries
 
@@ -114,24 +116,14 @@ def _path(raw: bytes) -> str:
     return raw[2:].decode("utf-8", "surrogateescape")  # find prints './' first
 
 
-def _changed_records(old: list[bytes], new: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """The fields of the records only `new` has, and of those only `old` has."""
-    if len(old) == len(new):
-        # The usual case: the same paths in the same order (find walks unchanged folders
-        # alike), so the records can be compared in place.
-        rows = {i // 9 for i in itertools.compress(range(len(new)), map(operator.ne, old, new))}
-        if all(old[r * 9 + 8] == new[r * 9 + 8] for r in rows):
-            added: list[bytes] = []
-            gone: list[bytes] = []
-            for r in sorted(rows):
-                added += new[r * 9:r * 9 + 9]
-                gone += old[r * 9:r * 9 + 9]
-            return added, gone
-    before = set(zip(*[iter(old)] * 9, strict=False))
-    after = list(zip(*[iter(new)] * 9, strict=False))
-    now = set(after)
-    return ([f for record in after if record not in before for f in record],
-            [f for record in before if record not in now for f in record])
+def _delta(before: bytes, after: bytes) -> tuple[bytes, list[bytes]]:
+    """The records (FIND_FORMAT) of `after` that `before` lacks, as a listing of their own,
+    and the records of `before` that `after` lacks."""
+    old = set(before.split(_END))
+    records = after.split(_END)
+    new = set(records)
+    return (b"".join(r + _END for r in records if r and r not in old),
+            [r for r in old if r and r not in new])
 
 
 def _perl(script: str) -> str:
@@ -340,15 +332,17 @@ class SshRemote:
         # the 30,000 of them again would be the bulk of a re-mirror.
         if since is not None and out == since:
             return Scan([], removed=(), listing=out)
-        fields = out.split(b"\0")
+        if out and not out.endswith(_END):
+            raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
+        changed, gone = (out, []) if since is None else _delta(since, out)
+        fields = changed.replace(_END, b"\0").split(b"\0")
         if len(fields) % 9 != 1:
             raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
+        entries = _parse(fields, exclude)
         if since is None:
-            return Scan(_parse(fields, exclude), listing=out)
-        new, gone = _changed_records(since.split(b"\0"), fields)
-        entries = _parse(new, exclude)
+            return Scan(entries, listing=out)
         present = {e.path for e in entries}
-        removed = tuple(path for path in (_path(raw) for raw in gone[8::9])
+        removed = tuple(path for path in (_path(r.rpartition(b"\0")[2]) for r in gone)
                         if path not in present)
         return Scan(entries, removed=removed, listing=out)
 
