@@ -27,12 +27,15 @@ def mirror(config: Config, site: Site, deep: bool = False) -> SnapshotOutcome:
 
 
 def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = "mirror",
-                  remote: Remote | None = None, expect_known: bool = False) -> SnapshotOutcome:
+                  remote: Remote | None = None, expect_known: bool = False,
+                  deep_without_ctime: bool = False) -> SnapshotOutcome:
     """Mirror a site whose lock the caller holds; every run is journaled, failures too.
 
     With `remote`, that connection is used (and left open). With `expect_known` (the rescan
     after a restore), files are first hashed on the server, and content the repository
-    already holds is not transferred again.
+    already holds is not transferred again. With `deep_without_ctime`, the run is deep when
+    the scan finds that the transport cannot see ctime (SFTP), where a stat cache would miss
+    a same-size edit whose mtime was put back.
     """
     started = now()
     own = remote is None
@@ -44,6 +47,7 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
             tip = repo.git.rev(SNAPSHOTS)
             seen = None if deep else repo.listing_seen(tip, key)
             scan = remote.scan(exclude, seen[0] if seen else None)
+            deep = deep or (deep_without_ctime and not remote.sees_ctime)
             if scan.unchanged:
                 assert seen is not None
                 outcome = _unchanged(tip, seen[1])  # the very listing of the last snapshot

@@ -63,7 +63,7 @@ def restore(config: Config, site: Site, rev: str | None = None,
         try:
             # Deep where the transport cannot see ctime (SFTP): a stat cache would miss a
             # same-size edit whose mtime was put back, and the plan would leave it there.
-            evidence = mirror_locked(repo, site, deep=not remote.sees_ctime, remote=remote,
+            evidence = mirror_locked(repo, site, deep_without_ctime=True, remote=remote,
                                      expect_known=True).tip
             assert evidence is not None
             incident = assess(config, site, repo, evidence, target)

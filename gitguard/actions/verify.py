@@ -23,7 +23,7 @@ def verify(config: Config, site: Site) -> AuditResult:
         # on the server, not fetched.
         remote = open_remote(site)
         try:
-            tip = mirror_locked(repo, site, deep=not remote.sees_ctime, remote=remote,
+            tip = mirror_locked(repo, site, deep_without_ctime=True, remote=remote,
                                 expect_known=True).tip
         finally:
             remote.close()
