@@ -82,7 +82,7 @@ def restore(config: Config, site: Site, rev: str | None = None,
             assert after is not None
         finally:
             remote.close()
-        final = snapshot_state(repo, after)
+        final = snapshot_state(repo, after, plan.paths)  # what verification looks at
         still = [p for p, _ in changed_paths(wanted, final, policy, folders=True,
                                              paths=plan.paths)]
         failed = {f.path for f in failures}

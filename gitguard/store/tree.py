@@ -93,13 +93,15 @@ def remember_state(git: Git, commit: str, state: TreeState) -> None:
               state.meta)
 
 
-def state_of_cache(cache: ScanCache) -> TreeState:
+def state_of_cache(cache: ScanCache, paths: Iterable[str] | None = None) -> TreeState:
     """The newest snapshot's state as the scan cache knows it (the same paths, kinds, modes,
-    owners and blobs as its tree), without asking git."""
+    owners and blobs as its tree), without asking git; with `paths`, only those."""
     files: dict[str, tuple[str, str]] = {}
     metas: dict[str, meta.Meta] = {}
     kinds = {k.value: k for k in Kind}
-    for path, (kind_name, _size, _mtime, _ctime, mode, uid, gid, oid) in cache.entries.items():
+    rows = (cache.entries.items() if paths is None else
+            ((p, cache.entries[p]) for p in paths if p in cache.entries))
+    for path, (kind_name, _size, _mtime, _ctime, mode, uid, gid, oid) in rows:
         kind = kinds[kind_name]
         metas[path] = meta.Meta(mode, uid, gid, kind)
         if kind is Kind.SYMLINK:
@@ -109,14 +111,16 @@ def state_of_cache(cache: ScanCache) -> TreeState:
     return TreeState(files, metas)
 
 
-def snapshot_state(repo: SiteRepo, commit: str) -> TreeState:
+def snapshot_state(repo: SiteRepo, commit: str, paths: Iterable[str] | None = None) -> TreeState:
     """A snapshot's state: from the scan cache when it describes that snapshot (the newest,
-    just taken), else from git."""
+    just taken), else from git. With `paths`, a state that holds only those paths."""
     known = _known(repo.git, commit)
     if known is not None:
         return known
     cache = repo.load_cache()
     if cache.valid and cache.commit == commit:
+        if paths is not None:
+            return state_of_cache(cache, paths)
         return _keep(repo.git, commit, state_of_cache(cache))
     return read_state(repo.git, commit)
 
