@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import GitguardError
 from gitguard.model import Kind
-from gitguard.policy import Policy
+from gitguard.policy import PathSet, Policy
 from gitguard.progress import progress
 from gitguard.remote import open_remote
 from gitguard.remote.base import Remote, Scan
@@ -28,14 +30,17 @@ def mirror(config: Config, site: Site, deep: bool = False) -> SnapshotOutcome:
 
 def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = "mirror",
                   remote: Remote | None = None, expect_known: bool = False,
-                  deep_without_ctime: bool = False) -> SnapshotOutcome:
+                  deep_without_ctime: bool = False,
+                  only: Sequence[str] | None = None) -> SnapshotOutcome:
     """Mirror a site whose lock the caller holds; every run is journaled, failures too.
 
     With `remote`, that connection is used (and left open). With `expect_known` (the rescan
     after a restore), files are first hashed on the server, and content the repository
     already holds is not transferred again. With `deep_without_ctime`, the run is deep when
     the scan finds that the transport cannot see ctime (SFTP), where a stat cache would miss
-    a same-size edit whose mtime was put back.
+    a same-size edit whose mtime was put back. With `only`, the server is looked at on those
+    paths alone (where the transport can) and the rest of the newest snapshot kept: the
+    check after a restore, of the paths it wrote.
     """
     started = now()
     own = remote is None
@@ -45,6 +50,12 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
             exclude = Policy.for_site(site).exclude
             key = "\0".join((str(site.source), *exclude.patterns))
             tip = repo.git.rev(SNAPSHOTS)
+            looked = _look(repo, remote, tip, only, exclude) if only is not None else None
+            if looked is not None:
+                outcome = _snapshot(repo, site, remote, *looked, deep=False,
+                                    expect_known=expect_known)
+                repo.forget_listing()
+                return _journaled(repo, site, action, started, outcome, deep)
             seen = None if deep else repo.listing_seen(tip, key)
             scan = remote.scan(exclude, seen[0] if seen else None)
             deep = deep or (deep_without_ctime and not remote.sees_ctime)
@@ -71,13 +82,36 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
     except GitguardError as exc:
         repo.record(action, site.name, started, "error", str(exc))
         raise
-    summary = describe(outcome)
-    repo.record(action, site.name, started, "ok", summary, {
+    return _journaled(repo, site, action, started, outcome, deep)
+
+
+def _journaled(repo: SiteRepo, site: Site, action: str, started: datetime,
+               outcome: SnapshotOutcome, deep: bool) -> SnapshotOutcome:
+    repo.record(action, site.name, started, "ok", describe(outcome), {
         "snapshot": outcome.commit, "tip": outcome.tip, "added": outcome.added,
         "modified": outcome.modified, "deleted": outcome.deleted,
         "meta_changed": outcome.meta_changed, "files": outcome.files, "read": outcome.read,
         "bytes_read": outcome.bytes_read, "deep": deep})
     return outcome
+
+
+def _look(repo: SiteRepo, remote: Remote, tip: str | None, paths: Sequence[str],
+          exclude: PathSet) -> tuple[ScanCache, Scan] | None:
+    """The newest snapshot's cache, and these paths as the server holds them now as a delta
+    to it; None when the transport cannot look at single paths (then: a full scan)."""
+    cache = repo.load_cache()
+    if tip is None or cache.commit != tip:
+        return None
+    entries = remote.look(paths, exclude)
+    if entries is None:
+        return None
+    kinds = {e.path: e.kind for e in entries}
+    removed = {p for p in paths if p not in kinds}
+    # Below a path that is gone, or no longer a folder, nothing the snapshot had is left.
+    cut = tuple(p + "/" for p in paths if kinds.get(p) is not Kind.DIR)
+    if cut:
+        removed.update(c for c in cache.entries if c.startswith(cut))
+    return cache, Scan(entries, removed=tuple(removed))
 
 
 def _unchanged(tip: str | None, files: int) -> SnapshotOutcome:

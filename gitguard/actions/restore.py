@@ -78,7 +78,8 @@ def restore(config: Config, site: Site, rev: str | None = None,
                 return None, plan
             with RepoBlobs(repo.git, repo.tmp("restore-index")) as blobs:
                 failures = remote.apply(plan.steps, blobs)
-            after = mirror_locked(repo, site, remote=remote, expect_known=True).tip
+            after = mirror_locked(repo, site, remote=remote, expect_known=True,
+                                  only=plan.paths).tip
             assert after is not None
         finally:
             remote.close()

@@ -64,6 +64,11 @@ class Remote(Protocol):
         """The contents of these regular files, in any order; ScanError names the failures
         after everything readable was yielded."""
 
+    def look(self, paths: Sequence[str], exclude: PathSet) -> list[Entry] | None:
+        """These paths and every folder above them, as a scan would list them now (the ones
+        that exist); None when only a full scan can tell (the transport cannot look at
+        single paths, or a folder on the way is no longer a folder)."""
+
     def hashes(self, paths: Sequence[str]) -> dict[str, str]:
         """Git blob ids computed where the files are, when that is cheaper than reading them
         (empty when the transport cannot)."""

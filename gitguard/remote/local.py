@@ -134,6 +134,10 @@ class LocalRemote:
         finally:
             os.close(fd)
 
+    def look(self, paths: Sequence[str], exclude: PathSet) -> list[Entry] | None:
+        """None: a local walk is cheap enough to rescan in full."""
+        return None
+
     def hashes(self, paths: Sequence[str]) -> dict[str, str]:
         """Nothing: reading a local file costs what hashing it would."""
         return {}

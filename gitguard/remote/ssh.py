@@ -60,6 +60,7 @@ PERL = Path(__file__).with_name("perl")  # package data: apply.pl, hash.pl
 PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
 LISTING_MARK = "gitguard-listing"
+LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a full listing
 _LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
 _FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK}
 
@@ -464,6 +465,32 @@ class SshRemote:
         join()
         status, err = self._finish(chan)
         return bytes(out), status, err
+
+    def look(self, paths: Sequence[str], exclude: PathSet) -> list[Entry] | None:
+        """One `find` that starts at each path and every folder above it, and goes no
+        deeper (xargs splits a long list); SFTP-only accounts and long plans list in full."""
+        if self.detect() != "command" or len(paths) > LOOK_LIMIT:
+            return None
+        wanted = {"/".join(parts[:n]) for parts in (p.split("/") for p in paths)
+                  for n in range(1, len(parts) + 1)}
+        try:
+            out, status, err = self._stream(
+                f"{self._cd()} && LC_ALL=C xargs -0 -r sh -c "
+                f"""'exec find "$@" -maxdepth 0 -printf "$0"' '{FIND_FORMAT}'""",
+                (b"./" + path_bytes(p) + b"\0" for p in sorted(wanted)))
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ScanError(f"{self.description}: connection lost during the scan, nothing "
+                            f"was committed: {exc}") from None
+        # find says so, and exits 1 (xargs 123), for a path that is not there: expected
+        problems = [line for line in err.decode("utf-8", "replace").splitlines()
+                    if not line.endswith("No such file or directory")]
+        scan = self._listed(out, 0 if status in (0, 123) and not problems else status,
+                            "\n".join(problems).encode(), exclude, None)
+        kinds = {e.path: e.kind for e in scan.entries}
+        if any(kinds.get(folder, Kind.DIR) is not Kind.DIR
+               for folder in {p.rpartition("/")[0] for p in wanted} - {""}):
+            return None  # a folder swapped for a file or link: what is below it is elsewhere
+        return scan.entries
 
     def hashes(self, paths: Sequence[str]) -> dict[str, str]:
         """Git blob ids computed on the server (perl), so known content need not travel."""

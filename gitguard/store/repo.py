@@ -160,13 +160,16 @@ class SiteRepo:
 
     def remember_listing(self, tip: str, key: str, listing: bytes | None, files: int) -> None:
         """Keep (or, without one, forget) the listing the snapshot `tip` was taken from."""
-        path = self.private / LISTING_FILE
         if listing is None:
-            path.unlink(missing_ok=True)
+            self.forget_listing()
             return
         tmp = self.tmp(LISTING_FILE)
         tmp.write_bytes(marshal.dumps((tip, key, listing, files)))
-        os.replace(tmp, path)
+        os.replace(tmp, self.private / LISTING_FILE)
+
+    def forget_listing(self) -> None:
+        """No listing holds the newest snapshot (it was not taken from one)."""
+        (self.private / LISTING_FILE).unlink(missing_ok=True)
 
     # -- the journal ---------------------------------------------------------------------
 

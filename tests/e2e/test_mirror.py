@@ -415,3 +415,30 @@ def test_usage_errors_exit_3(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
     proc = gitguard("mirror", "nosite", config=config)
     assert proc.returncode == 3 and "unknown site" in proc.stderr
+
+
+def test_look_at_single_paths_over_ssh(sshd: SshServer, tmp_path: Path) -> None:
+    """After a restore only the paths it wrote are looked at again: each of them and the
+    folders above them, never through a link; a folder swapped for a link means a full
+    listing."""
+    docroot = sshd.make_docroot("html")
+    build_site(docroot)
+    sshd.chown_to_user(docroot)
+    config = write_config(tmp_path, {"www": {
+        "source": sshd.url(docroot), "identity_file": str(sshd.identity),
+        "known_hosts": str(sshd.known_hosts)}})
+    remote = open_remote(load(config).sites["www"])
+    try:
+        odd = [os.fsdecode(b"odd/" + raw) for raw in ODD_NAMES]
+        looked = remote.look(["index.html", "cgi/run.sh", "gone/not-here.php", *odd],
+                             PathSet(()))
+        assert looked is not None
+        kinds = {e.path: e.kind for e in looked}
+        assert set(kinds) == {"index.html", "cgi", "cgi/run.sh", "odd", *odd}
+        full = {e.path: e for e in remote.scan(PathSet(())).entries}
+        assert all(full[e.path] == e for e in looked)  # what a listing would say
+        sshd.run_as_user(f"mv {docroot}/cgi {docroot}/cgi2 && ln -s cgi2 {docroot}/cgi")
+        assert remote.look(["cgi/run.sh"], PathSet(())) is None
+        assert remote.look([], PathSet(())) == []
+    finally:
+        remote.close()

@@ -321,6 +321,8 @@ def test_restore_undoes_the_attack(site: Site) -> None:
     assert repair_reports(site.repo)
 
     run("verify", "www", site=site)
+    # The snapshot the restore committed afterwards holds exactly what the server holds.
+    assert "unchanged" in run("mirror", "--deep", site=site).stdout
     # A second restore finds nothing to do and changes nothing.
     again = run("restore", "www", "--yes", site=site)
     assert "restored 0 path(s)" in again.stdout or "nothing to do" in again.stdout
