@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 
 from gitguard.clock import now
 from gitguard.config import Config, Site
@@ -47,52 +46,52 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
     try:
         remote = remote or open_remote(site)
         try:
-            exclude = Policy.for_site(site).exclude
-            key = "\0".join((str(site.source), *exclude.patterns))
-            tip = repo.git.rev(SNAPSHOTS)
-            looked = _look(repo, remote, tip, only, exclude) if only is not None else None
-            if looked is not None:
-                outcome = _snapshot(repo, site, remote, *looked, deep=False,
-                                    expect_known=expect_known)
-                repo.forget_listing()
-                return _journaled(repo, site, action, started, outcome, deep)
-            seen = None if deep else repo.listing_seen(tip, key)
-            scan = remote.scan(exclude, seen[0] if seen else None)
-            deep = deep or (deep_without_ctime and not remote.sees_ctime)
-            if scan.unchanged:
-                assert seen is not None
-                outcome = _unchanged(tip, seen[1])  # the very listing of the last snapshot
-            else:
-                cache = repo.load_cache()
-                if scan.removed is not None and cache.commit != tip:
-                    # a delta needs the cache of the snapshot it is a delta to
-                    scan = remote.scan(exclude)
-                if (scan.removed is None and not deep
-                        and nothing_changed(cache, scan.entries)):
-                    outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
-                                                           if e.kind is not Kind.DIR))
-                else:
-                    outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known)
-                if outcome.tip is not None:
-                    repo.remember_listing(outcome.tip, key, scan.listing
-                                          if outcome.complete else None, outcome.files)
+            outcome, deep = _take(repo, site, remote, deep, expect_known, deep_without_ctime,
+                                  only)
         finally:
             if own:
                 remote.close()
     except GitguardError as exc:
         repo.record(action, site.name, started, "error", str(exc))
         raise
-    return _journaled(repo, site, action, started, outcome, deep)
-
-
-def _journaled(repo: SiteRepo, site: Site, action: str, started: datetime,
-               outcome: SnapshotOutcome, deep: bool) -> SnapshotOutcome:
     repo.record(action, site.name, started, "ok", describe(outcome), {
         "snapshot": outcome.commit, "tip": outcome.tip, "added": outcome.added,
         "modified": outcome.modified, "deleted": outcome.deleted,
         "meta_changed": outcome.meta_changed, "files": outcome.files, "read": outcome.read,
         "bytes_read": outcome.bytes_read, "deep": deep})
     return outcome
+
+
+def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: bool,
+          deep_without_ctime: bool, only: Sequence[str] | None) -> tuple[SnapshotOutcome, bool]:
+    """Scan (or look at `only`), read what changed, commit; the outcome, and whether the
+    run turned out deep."""
+    exclude = Policy.for_site(site).exclude
+    key = "\0".join((str(site.source), *exclude.patterns))
+    tip = repo.git.rev(SNAPSHOTS)
+    looked = _look(repo, remote, tip, only, exclude) if only is not None else None
+    if looked is not None:
+        outcome = _snapshot(repo, site, remote, *looked, deep=False, expect_known=expect_known)
+        repo.forget_listing()  # no listing holds this snapshot
+        return outcome, False
+    seen = None if deep else repo.listing_seen(tip, key)
+    scan = remote.scan(exclude, seen[0] if seen else None)
+    deep = deep or (deep_without_ctime and not remote.sees_ctime)
+    if scan.unchanged:
+        assert seen is not None
+        return _unchanged(tip, seen[1]), deep  # the very listing of the last snapshot
+    cache = repo.load_cache()
+    if scan.removed is not None and cache.commit != tip:
+        scan = remote.scan(exclude)  # a delta needs the cache of the snapshot it is a delta to
+    if scan.removed is None and not deep and nothing_changed(cache, scan.entries):
+        outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
+                                               if e.kind is not Kind.DIR))
+    else:
+        outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known)
+    if outcome.tip is not None:
+        repo.remember_listing(outcome.tip, key, scan.listing if outcome.complete else None,
+                              outcome.files)
+    return outcome, deep
 
 
 def _look(repo: SiteRepo, remote: Remote, tip: str | None, paths: Sequence[str],
