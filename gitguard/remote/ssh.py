@@ -61,6 +61,7 @@ PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
 LISTING_MARK = "gitguard-listing"
 LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a full listing
+_NOT_THERE = ("No such file or directory", "Not a directory", "Too many levels of symbolic links")
 _LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
 _FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK}
 
@@ -481,9 +482,10 @@ class SshRemote:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise ScanError(f"{self.description}: connection lost during the scan, nothing "
                             f"was committed: {exc}") from None
-        # find says so, and exits 1 (xargs 123), for a path that is not there: expected
+        # find says so, and exits 1 (xargs 123), for a path that is not there, or that a
+        # file or link on the way hides (which the folder check below then catches)
         problems = [line for line in err.decode("utf-8", "replace").splitlines()
-                    if not line.endswith("No such file or directory")]
+                    if not line.endswith(_NOT_THERE)]
         scan = self._listed(out, 0 if status in (0, 123) and not problems else status,
                             "\n".join(problems).encode(), exclude, None)
         kinds = {e.path: e.kind for e in scan.entries}

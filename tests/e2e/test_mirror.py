@@ -437,8 +437,13 @@ def test_look_at_single_paths_over_ssh(sshd: SshServer, tmp_path: Path) -> None:
         assert set(kinds) == {"index.html", "cgi", "cgi/run.sh", "odd", *odd}
         full = {e.path: e for e in remote.scan(PathSet(())).entries}
         assert all(full[e.path] == e for e in looked)  # what a listing would say
+        assert remote.look(["index.html/under-a-file"], PathSet(())) is None
         sshd.run_as_user(f"mv {docroot}/cgi {docroot}/cgi2 && ln -s cgi2 {docroot}/cgi")
         assert remote.look(["cgi/run.sh"], PathSet(())) is None
+        sshd.run_as_user(f"chmod 000 {docroot}/odd")
+        with pytest.raises(ScanError, match="Permission denied"):
+            remote.look([odd[0]], PathSet(()))
+        sshd.run_as_user(f"chmod 755 {docroot}/odd")
         assert remote.look([], PathSet(())) == []
     finally:
         remote.close()
