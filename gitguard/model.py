@@ -47,6 +47,9 @@ class Kind(StrEnum):
     SYMLINK = "symlink"
 
 
+KIND_BY_VALUE = {kind.value: kind for kind in Kind}  # a dict lookup; Kind(value) is slow
+
+
 class Entry(NamedTuple):
     """One path of a site as a scan sees it (never following symlinks).
 

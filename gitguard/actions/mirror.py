@@ -69,18 +69,22 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     exclude = Policy.for_site(site).exclude
     key = "\0".join((str(site.source), *exclude.patterns))
     tip = repo.git.rev(SNAPSHOTS)
-    looked = _look(repo, remote, tip, only, exclude) if only is not None else None
-    if looked is not None:
-        outcome = _snapshot(repo, site, remote, *looked, deep=False, expect_known=expect_known)
-        repo.forget_listing()  # no listing holds this snapshot
-        return outcome, False
+    cache = None
+    if only is not None:
+        cache = repo.load_cache(tip)
+        looked = _look(remote, cache, tip, only, exclude)
+        if looked is not None:
+            outcome = _snapshot(repo, site, remote, cache, looked, deep=False,
+                                expect_known=expect_known)
+            repo.forget_listing()  # no listing holds this snapshot
+            return outcome, False
     seen = None if deep else repo.listing_seen(tip, key)
     scan = remote.scan(exclude, seen[0] if seen else None)
     deep = deep or (deep_without_ctime and not remote.sees_ctime)
     if scan.unchanged:
         assert seen is not None
         return _unchanged(tip, seen[1]), deep  # the very listing of the last snapshot
-    cache = repo.load_cache()
+    cache = cache or repo.load_cache(tip)
     if scan.removed is not None and cache.commit != tip:
         scan = remote.scan(exclude)  # a delta needs the cache of the snapshot it is a delta to
     if scan.removed is None and not deep and nothing_changed(cache, scan.entries):
@@ -94,11 +98,10 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     return outcome, deep
 
 
-def _look(repo: SiteRepo, remote: Remote, tip: str | None, paths: Sequence[str],
-          exclude: PathSet) -> tuple[ScanCache, Scan] | None:
-    """The newest snapshot's cache, and these paths as the server holds them now as a delta
-    to it; None when the transport cannot look at single paths (then: a full scan)."""
-    cache = repo.load_cache()
+def _look(remote: Remote, cache: ScanCache, tip: str | None, paths: Sequence[str],
+          exclude: PathSet) -> Scan | None:
+    """These paths as the server holds them now, as a delta to the newest snapshot's cache;
+    None when the transport cannot look at single paths (then: a full scan)."""
     if tip is None or cache.commit != tip:
         return None
     entries = remote.look(paths, exclude)
@@ -110,7 +113,7 @@ def _look(repo: SiteRepo, remote: Remote, tip: str | None, paths: Sequence[str],
     cut = tuple(p + "/" for p in paths if kinds.get(p) is not Kind.DIR)
     if cut:
         removed.update(c for c in cache.entries if c.startswith(cut))
-    return cache, Scan(entries, removed=tuple(removed))
+    return Scan(entries, removed=tuple(removed))
 
 
 def _unchanged(tip: str | None, files: int) -> SnapshotOutcome:

@@ -316,8 +316,11 @@ class SshRemote:
                 return self._listed(listing, status, err, exclude, since)
             return Scan(self._scan_sftp(exclude))
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise ScanError(f"{self.description}: connection lost during the scan, nothing "
-                            f"was committed: {exc}") from None
+            raise self._lost_scan(exc) from None
+
+    def _lost_scan(self, exc: BaseException) -> ScanError:
+        return ScanError(f"{self.description}: connection lost during the scan, nothing was "
+                         f"committed: {exc}")
 
     def _listing(self) -> str:
         return f"{self._cd()} && LC_ALL=C find . -mindepth 1 -printf '{FIND_FORMAT}'"
@@ -480,8 +483,7 @@ class SshRemote:
                 f"""'exec find "$@" -maxdepth 0 -printf "$0"' '{FIND_FORMAT}'""",
                 (b"./" + path_bytes(p) + b"\0" for p in sorted(wanted)))
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise ScanError(f"{self.description}: connection lost during the scan, nothing "
-                            f"was committed: {exc}") from None
+            raise self._lost_scan(exc) from None
         # find says so, and exits 1 (xargs 123), for a path that is not there, or that a
         # file or link on the way hides (which the folder check below then catches)
         problems = [line for line in err.decode("utf-8", "replace").splitlines()

@@ -122,9 +122,10 @@ class SiteRepo:
 
     # -- scan cache ----------------------------------------------------------------------
 
-    def load_cache(self) -> ScanCache:
-        """The stat cache, if it describes the newest snapshot; else an empty one."""
-        tip = self.git.rev(SNAPSHOTS)
+    def load_cache(self, tip: str | None = None) -> ScanCache:
+        """The stat cache, if it describes the newest snapshot (`tip`, when the caller has
+        looked it up already); else an empty one."""
+        tip = tip or self.git.rev(SNAPSHOTS)
         try:
             # marshal: a private cache read on every run of a 15-minute job, where JSON's
             # cost shows; a file it cannot read only means every file is read once more.

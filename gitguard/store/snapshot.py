@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gitguard.model import Entry, Kind, path_bytes
+from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes
 from gitguard.progress import Progress
 from gitguard.remote.base import Content
 from gitguard.store import meta
@@ -44,7 +44,7 @@ class SnapshotOutcome:
     complete: bool = True  # every path's stat vouches for its content (none changed mid-read)
 
 
-_KIND = {Kind.FILE: Kind.FILE.value, Kind.DIR: Kind.DIR.value, Kind.SYMLINK: Kind.SYMLINK.value}
+_KIND = {kind: value for value, kind in KIND_BY_VALUE.items()}
 _DIR = Kind.DIR.value
 _LINK = Kind.SYMLINK.value
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitguard.model import Change, Kind
+from gitguard.model import KIND_BY_VALUE, Change, Kind
 from gitguard.policy import Policy
 from gitguard.store import meta
 from gitguard.store.git import Git
@@ -70,8 +70,7 @@ def read_state(git: Git, rev: str | None) -> TreeState:
     memo = git.git_dir / "gitguard" / "trees" / f"{commit}.state"
     try:
         files, rows = marshal.loads(memo.read_bytes())
-        kinds = {k.value: k for k in Kind}
-        return _keep(git, commit, TreeState(files, {p: meta.Meta(m, u, g, kinds[k])
+        return _keep(git, commit, TreeState(files, {p: meta.Meta(m, u, g, KIND_BY_VALUE[k])
                                                     for p, (m, u, g, k) in rows.items()}))
     except (OSError, ValueError, EOFError, TypeError, KeyError):
         pass
@@ -98,11 +97,10 @@ def state_of_cache(cache: ScanCache, paths: Iterable[str] | None = None) -> Tree
     owners and blobs as its tree), without asking git; with `paths`, only those."""
     files: dict[str, tuple[str, str]] = {}
     metas: dict[str, meta.Meta] = {}
-    kinds = {k.value: k for k in Kind}
     rows = (cache.entries.items() if paths is None else
             ((p, cache.entries[p]) for p in paths if p in cache.entries))
     for path, (kind_name, _size, _mtime, _ctime, mode, uid, gid, oid) in rows:
-        kind = kinds[kind_name]
+        kind = KIND_BY_VALUE[kind_name]
         metas[path] = meta.Meta(mode, uid, gid, kind)
         if kind is Kind.SYMLINK:
             files[path] = ("120000", oid)
