@@ -173,6 +173,9 @@ def connect_transport(site: Site) -> paramiko.Transport:
         sock = socket.create_connection((source.host, source.port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
         raise SourceError(f"cannot reach {host_id}: {exc.strerror or exc}") from None
+    # paramiko leaves Nagle on: a short request sent while the last one is unacknowledged
+    # then waits for the server's delayed ACK, up to 40 ms a command.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     transport = paramiko.Transport(sock, default_window_size=WINDOW,
                                    default_max_packet_size=PACKET)
     try:
