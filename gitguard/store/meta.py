@@ -8,6 +8,7 @@ cannot hold, live here too.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -118,6 +119,36 @@ def encode_rows(rows: Mapping[bytes, tuple[int, int, int, bytes]]) -> bytes:
             head = heads[row] = b"%04o %d %d %s " % row
         lines.append(head + (raw if plain else quote(path_str(raw))))
     return HEADER + b"\n".join(lines) + (b"\n" if lines else b"")
+
+
+def patch_rows(data: bytes, changes: Mapping[bytes, tuple[int, int, int, bytes] | None]
+               ) -> bytes | None:
+    """A metadata file with the lines of `changes` (raw path -> the row of encode_rows, or
+    None to drop it) replaced, added or dropped: the bytes encode_rows would give for the
+    whole new set. None when `data` is not a metadata file of this version."""
+    if not data.startswith(HEADER) or not data.endswith(b"\n"):
+        return None
+    lines = data[len(HEADER):-1].split(b"\n") if len(data) > len(HEADER) else []
+    for raw in sorted(changes):
+        at = bisect_left(lines, raw, key=_line_path)
+        here = at < len(lines) and _line_path(lines[at]) == raw
+        row = changes[raw]
+        if row is None:
+            if here:
+                del lines[at]
+            continue
+        line = b"%04o %d %d %s " % row + quote(path_str(raw))
+        if here:
+            lines[at] = line
+        else:
+            lines.insert(at, line)
+    return HEADER + b"\n".join(lines) + (b"\n" if lines else b"")
+
+
+def _line_path(line: bytes) -> bytes:
+    """The raw path of one line of the metadata file."""
+    name = line.split(b" ", 4)[4]
+    return path_bytes(unquote(name)) if name.startswith(b'"') else name
 
 
 def decode(data: bytes) -> dict[str, Meta]:

@@ -76,6 +76,7 @@ class SiteRepo:
         self.path = path
         self.git = Git(path)
         self.private = path / "gitguard"
+        self._cache: ScanCache | None = None  # the last cache loaded or saved
 
     @classmethod
     def create(cls, path: Path) -> SiteRepo:
@@ -126,14 +127,17 @@ class SiteRepo:
         """The stat cache, if it describes the newest snapshot (`tip`, when the caller has
         looked it up already); else an empty one."""
         tip = tip or self.git.rev(SNAPSHOTS)
+        if tip is not None and self._cache is not None and self._cache.commit == tip:
+            return self._cache  # a restore asks four times: evidence, plan, after, proof
         try:
             # marshal: a private cache read on every run of a 15-minute job, where JSON's
             # cost shows; a file it cannot read only means every file is read once more.
             data = marshal.loads((self.private / CACHE_FILE).read_bytes())
             if tip is None or data.get("commit") != tip or data.get("version") != 4:
                 raise ValueError("stale")
-            return ScanCache(tip, dict(zip(data["paths"], data["stats"], strict=True)),
-                             data["meta"])
+            self._cache = ScanCache(tip, dict(zip(data["paths"], data["stats"], strict=True)),
+                                    data["meta"])
+            return self._cache
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             return ScanCache(None, {}, None)
 
@@ -145,6 +149,7 @@ class SiteRepo:
                                        "meta": cache.meta_oid, "paths": list(cache.entries),
                                        "stats": list(cache.entries.values())}))
         os.replace(tmp, self.private / CACHE_FILE)
+        self._cache = cache
 
     def listing_seen(self, tip: str | None, key: str) -> tuple[bytes, int] | None:
         """The raw listing the snapshot `tip` was taken from, and its number of files;

@@ -115,7 +115,7 @@ def snapshot_state(repo: SiteRepo, commit: str, paths: Iterable[str] | None = No
     known = _known(repo.git, commit)
     if known is not None:
         return known
-    cache = repo.load_cache()
+    cache = repo.load_cache(commit)
     if cache.valid and cache.commit == commit:
         if paths is not None:
             return state_of_cache(cache, paths)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 
 from gitguard.model import Kind, path_str
 from gitguard.store import meta
@@ -53,3 +54,33 @@ def test_file_quotes_each_name_as_quote_does() -> None:
             for path, m in metas.items())
         assert lines == [line for _, line in expected]
         assert meta.decode(meta.encode(metas)) == metas
+
+
+def test_patched_file_is_the_file_encoded_afresh() -> None:
+    """A snapshot with few changes patches the last metadata file line by line: the bytes
+    must be exactly those of encoding every row again, odd names and all."""
+    rng = random.Random(7)
+    names = [b"a", b"a/b", b"a/b/c.php", b"index.php", b"wp-content", *ODD,
+             *(b"dir%d/file%d.php" % (i % 7, i) for i in range(200))]
+    rows = {raw: (0o644, 33, 33, b"f") for raw in names}
+    for _ in range(200):
+        before = meta.encode_rows(rows)
+        changes: dict[bytes, tuple[int, int, int, bytes] | None] = {}
+        for _ in range(rng.randint(1, 6)):
+            pick = rng.random()
+            if pick < 0.3 and rows:
+                changes[rng.choice(sorted(rows))] = None  # dropped
+            elif pick < 0.6 and rows:
+                changes[rng.choice(sorted(rows))] = (0o777, 0, 0, b"d")  # chmod, other kind
+            else:  # new, maybe odd, maybe sorting first or last
+                changes[rng.choice([b"", b"\x01", b"zz/", b"dir3/", b" "])
+                        + rng.choice(ODD)] = (0o600, 1, 2, b"l")
+        for raw, row in changes.items():
+            if row is None:
+                rows.pop(raw, None)
+            else:
+                rows[raw] = row
+        assert meta.patch_rows(before, changes) == meta.encode_rows(rows)
+    assert meta.patch_rows(meta.encode_rows({}), {b"x": (0o644, 1, 1, b"f")}) == \
+        meta.encode_rows({b"x": (0o644, 1, 1, b"f")})
+    assert meta.patch_rows(b"# another format\nx\n", {b"x": None}) is None
