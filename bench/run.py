@@ -764,6 +764,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("run as root: sshd's web user must own the docroot")
+    # byte-compiled as an installed package is (sources edited since setup.sh are not)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "gitguard")],
+                   check=False, stdout=subprocess.DEVNULL)
     info = machine()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     site = site_cache(args.subsites, args.uploads, args.make_site)

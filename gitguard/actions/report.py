@@ -18,8 +18,6 @@ from gitguard.config import Config, Site
 from gitguard.errors import DeliveryFailed, StoreError, UsageError
 from gitguard.model import AuditResult, RestoreResult, Status
 from gitguard.output import write_atomic
-from gitguard.report.deliver import deliver, recipients
-from gitguard.report.html import render_html
 from gitguard.report.markdown import (
     activity_report,
     activity_subject,
@@ -47,6 +45,8 @@ class Report:
 
     def render(self, fmt: str, lang: str) -> str:
         """The report in one format."""
+        from gitguard.report.html import render_html  # markdown's import: only when needed
+
         return self.markdown if fmt == "md" else render_html(self.markdown, lang=lang,
                                                               status=self.status)
 
@@ -134,6 +134,10 @@ def keep_and_send(config: Config, repo: SiteRepo, report: Report, send: bool,
         repo.record("report", report.site, started, "ok", f"{report.kind} report written",
                     {"kind": report.kind, "sent_to": []}, files)
         return []
+    # smtplib and email take 10 ms to import: a restore or check that sends nothing
+    # does without them
+    from gitguard.report.deliver import deliver, recipients
+
     to = recipients(config, kind_for_routing or report.kind)
     outcomes = deliver(config, to, report.subject, report.markdown,
                        report.render("html", config.language))
