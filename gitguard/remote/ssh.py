@@ -504,7 +504,7 @@ class SshRemote:
         if not paths or self.detect() != "command" or not self.perl:
             return {}
         out, status, _ = self._stream(
-            f"{self._cd()} && perl -e {_perl('hash.pl')}",
+            f"{self._cd()} && perl -e {_perl('hash.pl')} \"$(nproc 2>/dev/null || echo 1)\"",
             (path_bytes(p) + b"\0" for p in paths))
         ids = out.split(b"\0")[:-1]
         if status != 0 or len(ids) != len(paths):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -17,11 +18,13 @@ import pytest
 from helpers import git, gitguard, tree_files, write_config
 from sshd import SshServer
 
+import gitguard as gitguard_package
 from gitguard.config import load
 from gitguard.errors import ScanError
 from gitguard.policy import PathSet
 from gitguard.progress import progress
 from gitguard.remote import open_remote
+from gitguard.store.objects import blob_id
 from gitguard.store.repo import SNAPSHOTS, SiteRepo
 from gitguard.store.snapshot import commit_snapshot, files_to_read
 
@@ -447,3 +450,39 @@ def test_look_at_single_paths_over_ssh(sshd: SshServer, tmp_path: Path) -> None:
         assert remote.look([], PathSet(())) == []
     finally:
         remote.close()
+
+
+def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
+    """The server's blob ids, by one process or several (a whole site is hashed in
+    parallel), are git's, in the order asked; a link, a folder or a missing path is none."""
+    docroot = sshd.make_docroot("html")
+    rng = random.Random(3)
+    paths = []
+    for i in range(400):
+        path = docroot / f"d{i % 9}" / f"f{i}.php"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(rng.randbytes(rng.choice([0, 1, 700, 70_000, 200_000])))
+        paths.append(f"d{i % 9}/f{i}.php")
+    (docroot / os.fsdecode(b"odd\xff name")).write_bytes(b"odd")
+    (docroot / "link.php").symlink_to("d0/f0.php")
+    sshd.chown_to_user(docroot)
+    asked = [*paths[:200], os.fsdecode(b"odd\xff name"), "link.php", "d1", "missing.php",
+             *paths[200:]]
+    expected = [blob_id((docroot / p).read_bytes()) if (docroot / p).is_file()
+                and not (docroot / p).is_symlink() else "-" for p in asked]
+    config = write_config(tmp_path, {"www": {
+        "source": sshd.url(docroot), "identity_file": str(sshd.identity),
+        "known_hosts": str(sshd.known_hosts)}})
+    remote = open_remote(load(config).sites["www"])
+    try:
+        hashed = remote.hashes(asked)
+        assert hashed == {p: oid for p, oid in zip(asked, expected, strict=True) if oid != "-"}
+        assert remote.hashes(asked[:3]) == {p: hashed[p] for p in asked[:3]}
+    finally:
+        remote.close()
+    script = (Path(gitguard_package.__file__).parent / "remote" / "perl" / "hash.pl")
+    stdin = b"".join(os.fsencode(p) + b"\0" for p in asked)
+    for workers in ("1", "3", "9", "junk"):  # one process, three, the cap of four, a typo
+        out = subprocess.run(["perl", "-e", script.read_text(), workers], input=stdin,
+                             cwd=docroot, capture_output=True, check=True).stdout
+        assert out.decode().split("\0")[:-1] == expected, workers

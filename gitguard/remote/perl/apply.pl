@@ -29,7 +29,16 @@ sub safe_parent {
     return 1;
 }
 
+# Remove a path and, for a folder, everything in it; the folders proved real there are
+# forgotten (once: a check per folder removed made emptying the staging folder quadratic).
 sub remove_tree {
+    my ($path) = @_;
+    my $ok = remove_below($path);
+    delete @safe{ grep { $_ eq $path || index($_, "$path/") == 0 } keys %safe };
+    return $ok;
+}
+
+sub remove_below {
     my ($path) = @_;
     my @st = lstat($path);
     return 1 unless @st;
@@ -39,10 +48,8 @@ sub remove_tree {
         opendir(my $dh, $path) or return 0;
         my @names = grep { $_ ne "." && $_ ne ".." } readdir($dh);
         closedir($dh);
-        for my $name (@names) { remove_tree("$path/$name") or return 0; }
-        rmdir($path) or return 0;
-        delete @safe{ grep { $_ eq $path || index($_, "$path/") == 0 } keys %safe };
-        return 1;
+        for my $name (@names) { remove_below("$path/$name") or return 0; }
+        return rmdir($path);
     }
     return unlink($path);
 }
