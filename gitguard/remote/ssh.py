@@ -60,6 +60,7 @@ PERL = Path(__file__).with_name("perl")  # package data: apply.pl, hash.pl
 PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
 LISTING_MARK = "gitguard-listing"
+NPROC = '"$(nproc 2>/dev/null || echo 1)"'  # the server's cores, for its perl scripts
 LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a full listing
 _NOT_THERE = ("No such file or directory", "Not a directory", "Too many levels of symbolic links")
 _LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
@@ -504,7 +505,7 @@ class SshRemote:
         if not paths or self.detect() != "command" or not self.perl:
             return {}
         out, status, _ = self._stream(
-            f"{self._cd()} && perl -e {_perl('hash.pl')} \"$(nproc 2>/dev/null || echo 1)\"",
+            f"{self._cd()} && perl -e {_perl('hash.pl')} {NPROC}",
             (path_bytes(p) + b"\0" for p in paths))
         ids = out.split(b"\0")[:-1]
         if status != 0 or len(ids) != len(paths):
@@ -567,7 +568,7 @@ class SshRemote:
                 yield b"%s\0%s\0%s\0" % (code.encode(), path_bytes(step.path), arg.encode())
 
         out, status, err = self._stream(
-            f"{self._cd()} && perl -e {_perl('apply.pl')} {shlex.quote(stage)}",
+            f"{self._cd()} && perl -e {_perl('apply.pl')} {shlex.quote(stage)} {NPROC}",
             script())
         if status != 0:
             raise SourceError(f"{self.description}: the restore script failed: "

@@ -3,14 +3,18 @@
 # link), D (mkdir; ARG "mode uid gid"), M (move the file or link staged at STAGE/PATH
 # into place; ARG "mode uid gid"), C (chmod/chown; ARG "mode uid gid"), K (copy the file
 # staged at STAGE/ARG to STAGE/PATH: content that several paths share travels once; the
-# K steps come first). A path is touched
-# only after every folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0" for each
-# step that failed, then removes the staging folder given as the first argument.
+# K steps come first, and run in up to WORKERS processes). A path is touched only after
+# every folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0"
+# for each step that failed, then removes the staging folder.
+# Arguments: STAGE (the staging folder), WORKERS (how many processes may copy at once).
 use strict;
 use warnings;
 use Errno qw(EXDEV);
+use IO::Handle;
 use Fcntl qw(O_RDONLY O_WRONLY O_CREAT O_EXCL O_NOFOLLOW);
 my $stage = shift @ARGV;
+my $workers = ($ARGV[0] // 1) =~ /\A[0-9]+\z/ ? $ARGV[0] : 1;
+$workers = 4 if $workers > 4;    # a web server still serving: never all of a big one's cores
 my %safe;
 local $/ = "\0";
 
@@ -116,15 +120,60 @@ sub stage_copy {
     return defined($n) && close($out);
 }
 
+sub copy_one {
+    my ($path, $from) = @_;
+    $! = 0;
+    return stage_copy($from, $path) ? "" : "$path\0" . ($! ? "$!" : "failed") . "\0";
+}
+
+# The copies, [PATH, FROM] each: worker k takes copies k, k + n, ... and reports its
+# failures when done. A worker that dies fails every copy it was given.
+sub copy_all {
+    my @copies = @_;
+    my $n = @copies < 64 * $workers ? 1 : $workers;
+    if ($n <= 1) {
+        print copy_one(@$_) for @copies;
+        return;
+    }
+    my @readers;
+    STDOUT->flush();    # else each worker would print what is still buffered once more
+    for my $k (0 .. $n - 1) {
+        pipe(my $reader, my $writer) or die "pipe: $!\n";
+        my $pid = fork() // die "fork: $!\n";
+        if ($pid == 0) {
+            close $reader;
+            my $failed = "";
+            for (my $i = $k; $i < @copies; $i += $n) { $failed .= copy_one(@{ $copies[$i] }); }
+            print {$writer} $failed;
+            close $writer or exit 1;
+            exit 0;
+        }
+        close $writer;
+        push @readers, [$pid, $reader];
+    }
+    for my $k (0 .. $n - 1) {
+        my ($pid, $reader) = @{ $readers[$k] };
+        local $/;
+        my $failed = <$reader> // "";
+        waitpid($pid, 0);
+        if ($? != 0) {
+            $failed = "";
+            for (my $i = $k; $i < @copies; $i += $n) { $failed .= "$copies[$i][0]\0copy failed\0"; }
+        }
+        print $failed;
+    }
+}
+
+my @copies;
 while (defined(my $op = <STDIN>)) {
     chomp $op;
     my $path = <STDIN>; chomp $path;
     my $arg = <STDIN>; chomp $arg;
     if ($op eq "K") {
-        $! = 0;
-        print "$path\0" . ($! ? "$!" : "failed") . "\0" unless stage_copy($arg, $path);
+        push @copies, [$path, $arg];
         next;
     }
+    if (@copies) { copy_all(@copies); @copies = (); }
     my $target = "./$path";
     if (!safe_parent($target)) {
         print "$path\0a folder on the way is a symlink or not a folder\0";
@@ -159,4 +208,5 @@ while (defined(my $op = <STDIN>)) {
     }
     print "$path\0" . ($! ? "$!" : "failed") . "\0" unless $ok;
 }
+copy_all(@copies) if @copies;    # a plan of copies alone
 remove_tree($stage);
