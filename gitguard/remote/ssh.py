@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 20.0
 WINDOW = 16 << 20
 PACKET = 1 << 15
+SLICE = PACKET - 64  # the most one SSH data packet carries with OpenSSH
 # GCM first: with AES-NI it costs least per byte, which matters for the first mirror.
 CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 # Nine fields a path, each NUL-terminated, and one more NUL after each record. No field is
@@ -435,7 +436,10 @@ class SshRemote:
         def feed() -> None:
             try:
                 for chunk in _ahead(_coalesced(data)):
-                    chan.sendall(chunk)
+                    # A packet's worth at a time: paramiko's sendall copies the rest of
+                    # the buffer after each packet, 16 MB of copying for a 1 MB chunk.
+                    for start in range(0, len(chunk), SLICE):
+                        chan.sendall(chunk[start:start + SLICE])
                 chan.shutdown_write()
             except _LOST as exc:
                 errors.append(exc)
