@@ -75,7 +75,7 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
         looked = _look(remote, cache, tip, only, exclude)
         if looked is not None:
             outcome = _snapshot(repo, site, remote, cache, looked, deep=False,
-                                expect_known=expect_known)
+                                expect_known=expect_known, fresh=frozenset(only))
             repo.forget_listing()  # no listing holds this snapshot
             return outcome, False
     seen = None if deep else repo.listing_seen(tip, key)
@@ -87,11 +87,15 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     cache = cache or repo.load_cache(tip)
     if scan.removed is not None and cache.commit != tip:
         scan = remote.scan(exclude)  # a delta needs the cache of the snapshot it is a delta to
-    if scan.removed is None and not deep and nothing_changed(cache, scan.entries):
+    # After a restore, the paths it wrote are read whatever their stat says: without ctime
+    # (SFTP), a file written back in the second of the attack, at the same size, would
+    # look untouched.
+    fresh = frozenset(only or ())
+    if scan.removed is None and not deep and not fresh and nothing_changed(cache, scan.entries):
         outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
                                                if e.kind is not Kind.DIR))
     else:
-        outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known)
+        outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known, fresh)
     if outcome.tip is not None:
         repo.remember_listing(outcome.tip, key, scan.listing if outcome.complete else None,
                               outcome.files)
@@ -122,9 +126,11 @@ def _unchanged(tip: str | None, files: int) -> SnapshotOutcome:
 
 
 def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache, scan: Scan,
-              deep: bool, expect_known: bool) -> SnapshotOutcome:
-    """Read what changed (or what the server cannot vouch for) and commit a snapshot."""
-    paths = files_to_read(cache, scan.entries, deep)
+              deep: bool, expect_known: bool,
+              fresh: frozenset[str] = frozenset()) -> SnapshotOutcome:
+    """Read what changed (or what the server cannot vouch for, and the `fresh` paths
+    whatever their stat) and commit a snapshot."""
+    paths = files_to_read(cache, scan.entries, deep, fresh)
     known: dict[str, str] = {}
     if expect_known and paths:
         hashed = remote.hashes(paths)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes
@@ -74,11 +74,14 @@ def nothing_changed(cache: ScanCache, entries: Sequence[Entry]) -> bool:
     return True
 
 
-def files_to_read(cache: ScanCache, entries: Sequence[Entry], deep: bool) -> list[str]:
-    """The regular files whose contents must be fetched: new or changed ones, or all."""
+def files_to_read(cache: ScanCache, entries: Sequence[Entry], deep: bool,
+                  fresh: Collection[str] = ()) -> list[str]:
+    """The regular files whose contents must be fetched: new or changed ones and the
+    `fresh` ones, or all."""
     get = ({} if deep else cache.entries).get
     return [e.path for e in entries
-            if e.kind is Kind.FILE and (deep or not _same_stat(e, get(e.path)))]
+            if e.kind is Kind.FILE and (deep or not _same_stat(e, get(e.path))
+                                        or e.path in fresh)]
 
 
 def _git_mode(cached: CachedStat) -> bytes:

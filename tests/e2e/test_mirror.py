@@ -19,6 +19,7 @@ from helpers import git, gitguard, tree_files, write_config
 from sshd import SshServer
 
 import gitguard as gitguard_package
+from gitguard.actions.mirror import mirror_locked
 from gitguard.config import load
 from gitguard.errors import ScanError
 from gitguard.policy import PathSet
@@ -486,3 +487,23 @@ def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
         out = subprocess.run(["perl", "-e", script.read_text(), workers], input=stdin,
                              cwd=docroot, capture_output=True, check=True).stdout
         assert out.decode().split("\0")[:-1] == expected, workers
+
+
+def test_paths_a_restore_wrote_are_read_whatever_their_stat(site: Site) -> None:
+    """The check after a restore reads the paths it wrote even when their size and mtime
+    are what the last snapshot had: over SFTP (no ctime) a file written back within the
+    second of the attack, at the same size, would otherwise keep the attacker's content
+    in the snapshot that proves the repair."""
+    assert site.run("init").returncode == 0
+    assert site.run("mirror").returncode == 0
+    index = site.docroot / "index.html"
+    before = index.stat()
+    index.write_bytes(bytes(reversed(index.read_bytes())))  # same size, other bytes
+    os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same mtime too
+    config = load(site.config)
+    www = config.sites["www"]
+    repo = SiteRepo.open(config.repo_path(www))
+    with repo.lock():
+        outcome = mirror_locked(repo, www, only=["index.html"])
+    assert outcome.commit is not None and outcome.read >= 1
+    assert tree_files(site.repo, "snapshots")[b"index.html"] == index.read_bytes()
