@@ -58,9 +58,11 @@ def restore(config: Config, site: Site, rev: str | None = None,
     repo = SiteRepo.open(config.repo_path(site))
     with repo.lock():
         started = now()
-        target = restore_target(config, repo, rev)
         remote = open_remote(site)
         try:
+            remote.start_scan()  # the server lists while the approval is checked
+            target = restore_target(config, repo, rev)
+            wanted = read_state(repo.git, target.commit)
             # Deep where the transport cannot see ctime (SFTP): a stat cache would miss a
             # same-size edit whose mtime was put back, and the plan would leave it there.
             evidence = mirror_locked(repo, site, deep_without_ctime=True, remote=remote,
@@ -68,7 +70,6 @@ def restore(config: Config, site: Site, rev: str | None = None,
             assert evidence is not None
             incident = assess(config, site, repo, evidence, target)
             policy = Policy.for_site(site)
-            wanted = read_state(repo.git, target.commit)
             current = snapshot_state(repo, evidence)
             only = PathSet(tuple(paths)) if paths else None
             plan = make_plan(wanted, current, policy, incident.findings, only)

@@ -55,6 +55,10 @@ class Remote(Protocol):
     def sees_ctime(self) -> bool:
         """Whether a scan shows ctime (SFTP does not)."""
 
+    def start_scan(self) -> None:
+        """Start listing the tree for the next scan to collect, where the transport can list
+        while gitguard works on (a restore checks the approval meanwhile)."""
+
     def scan(self, exclude: PathSet, since: bytes | None = None) -> Scan:
         """Every path below the docroot (lstat, never following links), minus exclusions;
         where the transport has a raw listing, only what differs from `since` (a listing

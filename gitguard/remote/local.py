@@ -55,6 +55,9 @@ class LocalRemote:
         except OSError as exc:
             raise ScanError(f"docroot {self.root}: {exc.strerror}") from None
 
+    def start_scan(self) -> None:
+        """Nothing to start: a local scan is the work of this process."""
+
     def scan(self, exclude: PathSet, since: bytes | None = None) -> Scan:
         """Walk the tree by file descriptors, never following a symlink (always in full:
         there is no listing to compare)."""

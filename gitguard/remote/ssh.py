@@ -234,6 +234,8 @@ class SshRemote:
         self.description = str(source)
         self._sftp: paramiko.SFTPClient | None = None
         self.perl = False  # perl with Digest::SHA: bulk restore and remote hashing
+        # a listing started ahead of its scan: the command, its session, the stdin closer
+        self._started: tuple[str, paramiko.Channel, Callable[[], None]] | None = None
 
     @classmethod
     def connect(cls, site: Site) -> SshRemote:
@@ -306,17 +308,38 @@ class SshRemote:
 
     # -- scan ----------------------------------------------------------------------------
 
+    def _scan_command(self) -> str | None:
+        """The listing command, with the probe in front while the account is unknown; None
+        over SFTP."""
+        if self.mode == "unknown":
+            return (f"{{ {PROBE}; }} 2>&1 | head -c 8192; echo; echo {LISTING_MARK}; "
+                    f"{self._listing()}")
+        return self._listing() if self.mode == "command" else None
+
+    def start_scan(self) -> None:
+        """Start the listing command now; the server lists while gitguard works on, and
+        the next scan collects what it printed."""
+        command = self._scan_command()
+        if command is not None and self._started is None:
+            chan = self._exec(command)
+            self._started = (command, chan, self._feed(chan, ()))
+
     def scan(self, exclude: PathSet, since: bytes | None = None) -> Scan:
         """List the whole tree: one `find` on command accounts (compared with `since` when
         given), an SFTP walk otherwise."""
+        started, self._started = self._started, None
         try:
+            command = self._scan_command()
+            if started is not None and started[0] != command:
+                started[1].close()
+                started = None
+            if command is not None:
+                out, status, err = (self._stream(command, ()) if started is None
+                                    else self._collect(*started[1:]))
+                listing = out
             if self.mode == "unknown":
-                out, status, err = self._stream(f"{{ {PROBE}; }} 2>&1 | head -c 8192; echo; "
-                                                f"echo {LISTING_MARK}; {self._listing()}", ())
                 probe, mark, listing = out.partition(b"\n" + LISTING_MARK.encode() + b"\n")
                 self._learn(probe if mark else b"")
-            elif self.mode == "command":
-                listing, status, err = self._stream(self._listing(), ())
             if self.mode == "command":
                 return self._listed(listing, status, err, exclude, since)
             return Scan(self._scan_sftp(exclude))
@@ -470,7 +493,11 @@ class SshRemote:
     def _stream(self, command: str, data: Iterable[bytes]) -> tuple[bytes, int, bytes]:
         """Run a command fed from `data`; return its stdout, exit status and stderr."""
         chan = self._exec(command)
-        join = self._feed(chan, data)
+        return self._collect(chan, self._feed(chan, data))
+
+    def _collect(self, chan: paramiko.Channel, join: Callable[[], None]
+                 ) -> tuple[bytes, int, bytes]:
+        """A started command's stdout, exit status and stderr."""
         out = bytearray()
         while chunk := chan.recv(1 << 20):
             out += chunk

@@ -489,6 +489,38 @@ def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
         assert out.decode().split("\0")[:-1] == expected, workers
 
 
+@pytest.mark.parametrize("sftp", [False, True], ids=["ssh", "sftp"])
+def test_listing_started_ahead_is_the_scan(sshd: SshServer, tmp_path: Path,
+                                           sftp: bool) -> None:
+    """A restore starts the listing before it checks the approval: what the scan then
+    collects is the tree as it is, the same as a scan started on its own."""
+    docroot = sshd.make_docroot("html")
+    build_site(docroot)
+    sshd.chown_to_user(docroot)
+    config = write_config(tmp_path, {"www": {
+        "source": sshd.url(docroot),
+        "identity_file": str(sshd.sftp_identity if sftp else sshd.identity),
+        "known_hosts": str(sshd.known_hosts)}})
+    site = load(config).sites["www"]
+    plain = open_remote(site)
+    ahead = open_remote(site)
+    try:
+        ahead.start_scan()
+        ahead.start_scan()  # once is enough; a second call starts nothing more
+        expected = plain.scan(PathSet(())).entries
+        assert len(expected) > 10
+        assert ahead.scan(PathSet(())).entries == expected
+        assert ahead.scan(PathSet(())).entries == expected  # the next one lists anew
+        ahead.start_scan()
+        sshd.run_as_user(f"rm {docroot}/index.html")  # while it lists, or after: either
+        seen = {e.path for e in ahead.scan(PathSet(())).entries}
+        assert seen - {"index.html"} == {e.path for e in expected} - {"index.html"}  # tree
+        assert "index.html" not in {e.path for e in ahead.scan(PathSet(())).entries}
+    finally:
+        plain.close()
+        ahead.close()
+
+
 def test_paths_a_restore_wrote_are_read_whatever_their_stat(site: Site) -> None:
     """The check after a restore reads the paths it wrote even when their size and mtime
     are what the last snapshot had: over SFTP (no ctime) a file written back within the
