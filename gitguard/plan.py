@@ -6,6 +6,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from gitguard.model import Change, Finding, Kind, Severity
 from gitguard.policy import PathSet, Policy
@@ -43,9 +44,9 @@ class RestorePlan:
 
     steps: tuple[Step, ...]
 
-    @property
+    @cached_property
     def paths(self) -> list[str]:
-        """The paths the plan touches, once each."""
+        """The paths the plan touches, once each (a restore asks four times)."""
         return sorted({s.path for s in self.steps})
 
 
