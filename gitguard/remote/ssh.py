@@ -61,6 +61,9 @@ PERL = Path(__file__).with_name("perl")  # package data: apply.pl, hash.pl
 PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
 LISTING_MARK = "gitguard-listing"
+BLOB_IDS = Path(__file__).with_name("blob_ids.py")  # run by the server's python3
+PYTHON_CHECK = "import sys, hashlib, concurrent.futures; sys.exit(sys.version_info < (3, 6))"
+PYTHON_HASH_FROM = 256  # paths from which starting python3 on the server pays off
 NPROC = '"$(nproc 2>/dev/null || echo 1)"'  # the server's cores, for its perl scripts
 LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a full listing
 _NOT_THERE = ("No such file or directory", "Not a directory", "Too many levels of symbolic links")
@@ -532,12 +535,18 @@ class SshRemote:
         return scan.entries
 
     def hashes(self, paths: Sequence[str]) -> dict[str, str]:
-        """Git blob ids computed on the server (perl), so known content need not travel."""
+        """Git blob ids computed on the server (perl, or python3 for many files), so known
+        content need not travel."""
         if not paths or self.detect() != "command" or not self.perl:
             return {}
-        out, status, _ = self._stream(
-            f"{self._cd()} && perl -e {_perl('hash.pl')} {NPROC}",
-            (path_bytes(p) + b"\0" for p in paths))
+        command = f"perl -e {_perl('hash.pl')} {NPROC}"
+        if len(paths) >= PYTHON_HASH_FROM:
+            # the server's python3, where there is one, hashes with OpenSSL's SHA-1
+            command = (f"if python3 -c {shlex.quote(PYTHON_CHECK)} 2>/dev/null; then "
+                       f"python3 -c {shlex.quote(BLOB_IDS.read_text())} {NPROC}; "
+                       f"else {command}; fi")
+        out, status, _ = self._stream(f"{self._cd()} && {command}",
+                                      (path_bytes(p) + b"\0" for p in paths))
         ids = out.split(b"\0")[:-1]
         if status != 0 or len(ids) != len(paths):
             return {}

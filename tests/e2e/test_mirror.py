@@ -454,8 +454,9 @@ def test_look_at_single_paths_over_ssh(sshd: SshServer, tmp_path: Path) -> None:
 
 
 def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
-    """The server's blob ids, by one process or several (a whole site is hashed in
-    parallel), are git's, in the order asked; a link, a folder or a missing path is none."""
+    """The server's blob ids, by perl or python3, in one process or thread or several (a
+    whole site is hashed in parallel), are git's, in the order asked; a link, a folder, a
+    fifo or a missing path has none."""
     docroot = sshd.make_docroot("html")
     rng = random.Random(3)
     paths = []
@@ -481,12 +482,17 @@ def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
         assert remote.hashes(asked[:3]) == {p: hashed[p] for p in asked[:3]}
     finally:
         remote.close()
-    script = (Path(gitguard_package.__file__).parent / "remote" / "perl" / "hash.pl")
-    stdin = b"".join(os.fsencode(p) + b"\0" for p in asked)
-    for workers in ("1", "3", "9", "junk"):  # one process, three, the cap of four, a typo
-        out = subprocess.run(["perl", "-e", script.read_text(), workers], input=stdin,
-                             cwd=docroot, capture_output=True, check=True).stdout
-        assert out.decode().split("\0")[:-1] == expected, workers
+    # Both hashers, run as the server runs them: perl (processes) and python3 (threads).
+    remote_dir = Path(gitguard_package.__file__).parent / "remote"
+    fifo = docroot / "fifo"
+    os.mkfifo(fifo)  # never opened: a hasher that did would hang here
+    stdin = b"".join(os.fsencode(p) + b"\0" for p in [*asked, "fifo"])
+    for argv in (["perl", "-e", (remote_dir / "perl" / "hash.pl").read_text()],
+                 ["python3", "-c", (remote_dir / "blob_ids.py").read_text()]):
+        for workers in ("1", "3", "9", "junk"):  # one, three, the cap of four, a typo
+            out = subprocess.run([*argv, workers], input=stdin, cwd=docroot, timeout=60,
+                                 capture_output=True, check=True).stdout
+            assert out.decode().split("\0")[:-1] == [*expected, "-"], (argv[0], workers)
 
 
 @pytest.mark.parametrize("sftp", [False, True], ids=["ssh", "sftp"])
