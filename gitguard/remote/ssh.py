@@ -62,7 +62,7 @@ PROBE = ("echo gitguard-probe; find --version; tar --version; "
          "perl -MDigest::SHA -e 'print qq(gitguard-perl\\n)'")
 LISTING_MARK = "gitguard-listing"
 BLOB_IDS = Path(__file__).with_name("blob_ids.py")  # run by the server's python3
-PYTHON_CHECK = "import sys, hashlib, concurrent.futures; sys.exit(sys.version_info < (3, 6))"
+PYTHON_CHECK = "import sys, hashlib, threading; sys.exit(sys.version_info < (3, 6))"
 PYTHON_HASH_FROM = 256  # paths from which starting python3 on the server pays off
 NPROC = '"$(nproc 2>/dev/null || echo 1)"'  # the server's cores, for its perl scripts
 LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a full listing

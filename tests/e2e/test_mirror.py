@@ -25,6 +25,7 @@ from gitguard.errors import ScanError
 from gitguard.policy import PathSet
 from gitguard.progress import progress
 from gitguard.remote import open_remote
+from gitguard.remote import ssh as ssh_remote
 from gitguard.store.objects import blob_id
 from gitguard.store.repo import SNAPSHOTS, SiteRepo
 from gitguard.store.snapshot import commit_snapshot, files_to_read
@@ -453,7 +454,8 @@ def test_look_at_single_paths_over_ssh(sshd: SshServer, tmp_path: Path) -> None:
         remote.close()
 
 
-def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
+def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The server's blob ids, by perl or python3, in one process or thread or several (a
     whole site is hashed in parallel), are git's, in the order asked; a link, a folder, a
     fifo or a missing path has none."""
@@ -477,9 +479,12 @@ def test_blob_ids_hashed_on_the_server(sshd: SshServer, tmp_path: Path) -> None:
         "known_hosts": str(sshd.known_hosts)}})
     remote = open_remote(load(config).sites["www"])
     try:
-        hashed = remote.hashes(asked)
+        hashed = remote.hashes(asked)  # 404 paths: the server's python3
         assert hashed == {p: oid for p, oid in zip(asked, expected, strict=True) if oid != "-"}
-        assert remote.hashes(asked[:3]) == {p: hashed[p] for p in asked[:3]}
+        assert remote.hashes(asked[:3]) == {p: hashed[p] for p in asked[:3]}  # perl
+        # a server whose python3 will not do: perl hashes the many files too
+        monkeypatch.setattr(ssh_remote, "PYTHON_CHECK", "import no_such_module")
+        assert remote.hashes(asked) == hashed
     finally:
         remote.close()
     # Both hashers, run as the server runs them: perl (processes) and python3 (threads).
