@@ -573,22 +573,25 @@ class SshRemote:
             log.info("%s: cannot stage in the docroot (%s); restoring over SFTP",
                      self.description, err.decode("utf-8", "replace").strip())
             return self._apply_sftp(steps, blobs.read)
-        # The new content, at its real paths inside the fresh staging folder, as one tar
-        # that git itself writes. Content several files share (a multisite's copies of the
-        # same core) travels once and is copied on the server.
+        # The new content as one tar that git itself writes, into the fresh staging folder
+        # under flat names (a hex number a path: no folders to make, or to remove again).
+        # Content several files share (a multisite's copies of the same core) travels once
+        # and is copied on the server.
         rows: list[tuple[str, str, str]] = []
-        staged: dict[str, str] = {}  # blob id -> the path the tar stages it at
-        copies: list[tuple[str, str]] = []  # (path, staged path with the same content)
+        names: dict[str, str] = {}  # path -> its staged name
+        staged: dict[str, str] = {}  # blob id -> the name the tar stages it as
+        copies: list[tuple[str, str, str]] = []  # (path, its name, the name to copy)
         for step in steps:
             if step.action not in (Action.WRITE, Action.LINK) or step.oid is None:
                 continue
+            name = names[step.path] = f"{len(names):x}"
             if step.action is Action.LINK:
-                rows.append(("120000", step.oid, step.path))
+                rows.append(("120000", step.oid, name))
             elif step.oid in staged:
-                copies.append((step.path, staged[step.oid]))
+                copies.append((step.path, name, staged[step.oid]))
             else:
-                staged[step.oid] = step.path
-                rows.append(("100755" if step.mode & 0o100 else "100644", step.oid, step.path))
+                staged[step.oid] = name
+                rows.append(("100755" if step.mode & 0o100 else "100644", step.oid, name))
         log.info("%s: %d file(s) and link(s) sent, %d copied on the server from those",
                  self.description, len(rows), len(copies))
         _, status, err = self._stream(
@@ -599,12 +602,14 @@ class SshRemote:
                               + err.decode("utf-8", "replace").strip()[:300])
 
         def script() -> Iterator[bytes]:
-            for path, source in copies:
-                yield b"K\0%s\0%s\0" % (path_bytes(path), path_bytes(source))
+            for path, name, source in copies:
+                yield b"K\0%s\0%s %s\0" % (path_bytes(path), name.encode(), source.encode())
             for step in steps:
                 code = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C"}.get(
                     step.action, "M")
                 arg = f"{step.mode:o} {step.uid} {step.gid}"
+                if code == "M":
+                    arg += f" {names.get(step.path, '-')}"
                 yield b"%s\0%s\0%s\0" % (code.encode(), path_bytes(step.path), arg.encode())
 
         out, status, err = self._stream(

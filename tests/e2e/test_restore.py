@@ -371,32 +371,36 @@ def _apply_script(docroot: Path, stage: str, steps: list[tuple[bytes, bytes, byt
 
 
 def test_copies_on_the_server_by_several_processes(tmp_path: Path) -> None:
-    """Shared content is copied inside the staging folder by one process or several: the
-    same files either way, the same failures named (a missing source, a staged folder
-    swapped for a link, which nothing may be written through), the stage removed."""
+    """Shared content is copied inside the flat staging folder by one process or several:
+    the same files either way, the same failures named (a missing source, a staged name
+    that is a link, a name that is not a staging name: nothing is written through or
+    outside), the stage removed."""
     outside = tmp_path / "outside"
     outside.mkdir()
     results = []
     for workers in ("1", "3"):
         docroot = tmp_path / f"html{workers}"
         stage = docroot / ".gitguard-restore.test"
-        (stage / "src").mkdir(parents=True)
+        stage.mkdir(parents=True)
         for n in range(10):
-            (stage / "src" / f"a{n}").write_bytes(b"core %d\n" % n * (n + 1) * 1000)
-        (stage / "evil").symlink_to(outside)
-        steps = [(b"K", b"copies/d%d/c%d" % (j % 5, j), b"src/a%d" % (j % 10))
-                 for j in range(200)]
-        steps += [(b"K", b"copies/missing", b"src/nope"), (b"K", b"evil/x", b"src/a1")]
+            (stage / f"a{n}").write_bytes(b"core %d\n" % n * (n + 1) * 1000)
+        (stage / "ee").symlink_to(outside / "target")
+        copies = [(b"copies/d%d/c%d" % (j % 5, j), b"%x" % (0x1000 + j), b"a%d" % (j % 10))
+                  for j in range(200)]
+        copies += [(b"copies/missing", b"f00", b"bb"), (b"evil", b"ee", b"a1"),
+                   (b"sneaky", b"../../x", b"a1")]
+        steps = [(b"K", path, name + b" " + source) for path, name, source in copies]
         steps += [(b"D", b"copies", b"755 -1 -1"),
                   *((b"D", b"copies/d%d" % d, b"755 -1 -1") for d in range(5)),
-                  *((b"M", path, b"640 -1 -1") for op, path, _ in steps if op == b"K")]
-        steps += [(b"D", b"src", b"755 -1 -1"),
-                  *((b"M", b"src/a%d" % n, b"644 -1 -1") for n in range(10))]
+                  *((b"M", path, b"640 -1 -1 " + name) for path, name, _ in copies),
+                  (b"D", b"src", b"755 -1 -1"),
+                  *((b"M", b"src/a%d" % n, b"644 -1 -1 a%d" % n) for n in range(10))]
         failed = _apply_script(docroot, stage.name, steps, workers)
-        assert set(failed) == {b"copies/missing", b"evil/x"}, failed
+        assert set(failed) == {b"copies/missing", b"evil", b"sneaky"}, failed
         assert not stage.exists() and not any(outside.iterdir())
         state = server_state(docroot)
         assert state[b"copies/d3/c13"][:3] == ("file", 0o640, b"core 3\n" * 4000)
+        assert state[b"evil"][0] == "link"  # the staged link itself, moved in as a link
         assert len({(docroot / os.fsdecode(p)).stat().st_ino for p in state
                     if p.startswith(b"copies/d")}) == 200 + 5  # separate files
         results.append(state)

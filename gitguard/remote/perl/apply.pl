@@ -1,11 +1,12 @@
 # gitguard restore, run on the web server by `perl -e` in the docroot.
 # Reads steps from stdin, NUL-separated: OP, PATH, ARG. OP is R (remove, never following a
-# link), D (mkdir; ARG "mode uid gid"), M (move the file or link staged at STAGE/PATH
-# into place; ARG "mode uid gid"), C (chmod/chown; ARG "mode uid gid"), K (copy the file
-# staged at STAGE/ARG to STAGE/PATH: content that several paths share travels once; the
-# K steps come first, and run in up to WORKERS processes). A path is touched only after
-# every folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0"
-# for each step that failed, then removes the staging folder.
+# link), D (mkdir; ARG "mode uid gid"), M (move the file or link staged as STAGE/NAME into
+# place; ARG "mode uid gid NAME"), C (chmod/chown; ARG "mode uid gid"), K (copy the file
+# staged as STAGE/FROM to STAGE/NAME, for PATH; ARG "NAME FROM": content that several paths
+# share travels once; the K steps come first, and run in up to WORKERS processes). The
+# staging folder is flat: NAME and FROM are hex numbers. A path is touched only after every
+# folder on its way proved, by lstat, to be a real folder. Prints "PATH\0REASON\0" for each
+# step that failed, then removes the staging folder.
 # Arguments: STAGE (the staging folder), WORKERS (how many processes may copy at once).
 use strict;
 use warnings;
@@ -94,24 +95,21 @@ sub move_across {
     return 1;
 }
 
-# A copy inside the staging folder, which this run created: folders made as needed (and
-# proved real), nothing followed, nothing overwritten.
-my %made;
+# The staged file of a step: a flat name this run gave it, else nothing.
+sub staged_as {
+    my ($name) = @_;
+    return defined $name && $name =~ /\A[0-9a-f]{1,16}\z/ ? "$stage/$name" : undef;
+}
+
+# A copy inside the staging folder, which this run created: nothing followed, nothing
+# overwritten.
 sub stage_copy {
     my ($from, $to) = @_;
-    my @parts = split m{/}, $to;
-    pop @parts;
-    my $dir = $stage;
-    for my $part (@parts) {
-        $dir .= "/$part";
-        next if $made{$dir};
-        mkdir($dir, 0700);
-        my @st = lstat($dir);
-        return 0 unless @st && -d _;
-        $made{$dir} = 1;
-    }
-    sysopen(my $in, "$stage/$from", O_RDONLY | O_NOFOLLOW) or return 0;
-    sysopen(my $out, "$stage/$to", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return 0;
+    $from = staged_as($from);
+    $to = staged_as($to);
+    return 0 unless defined $from && defined $to;
+    sysopen(my $in, $from, O_RDONLY | O_NOFOLLOW) or return 0;
+    sysopen(my $out, $to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return 0;
     my ($buf, $n);
     while ($n = sysread($in, $buf, 1048576)) {
         my $done = syswrite($out, $buf);
@@ -121,12 +119,13 @@ sub stage_copy {
 }
 
 sub copy_one {
-    my ($path, $from) = @_;
+    my ($path, $arg) = @_;
+    my ($name, $from) = split / /, $arg;
     $! = 0;
-    return stage_copy($from, $path) ? "" : "$path\0" . ($! ? "$!" : "failed") . "\0";
+    return stage_copy($from, $name) ? "" : "$path\0" . ($! ? "$!" : "failed") . "\0";
 }
 
-# The copies, [PATH, FROM] each: worker k takes copies k, k + n, ... and reports its
+# The copies, [PATH, ARG] each: worker k takes copies k, k + n, ... and reports its
 # failures when done. A worker that dies fails every copy it was given.
 sub copy_all {
     my @copies = @_;
@@ -188,8 +187,12 @@ while (defined(my $op = <STDIN>)) {
         $ok = mkdir($target, 0700);
         owner($target, $uid, $gid) if $ok;
     } elsif ($op eq "M") {
-        my ($mode, $uid, $gid) = split / /, $arg;
-        my $staged = "$stage/$path";
+        my ($mode, $uid, $gid, $name) = split / /, $arg;
+        my $staged = staged_as($name);
+        if (!defined $staged) {
+            print "$path\0nothing staged for it\0";
+            next;
+        }
         if (!-l $staged) { chmod(oct($mode), $staged); owner($staged, $uid, $gid); }
         my @st = lstat($target);
         if (@st && -d _) { $! = 21; $ok = 0; }    # EISDIR: the plan removes folders first
