@@ -69,13 +69,17 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     exclude = Policy.for_site(site).exclude
     key = "\0".join((str(site.source), *exclude.patterns))
     tip = repo.git.rev(SNAPSHOTS)
+    # After a restore, the paths it wrote are read whatever their stat says: without ctime
+    # (SFTP), a file written back in the second of the attack, at the same size, would
+    # look untouched.
+    fresh = frozenset(only or ())
     cache = None
     if only is not None:
         cache = repo.load_cache(tip)
         looked = _look(remote, cache, tip, only, exclude)
         if looked is not None:
             outcome = _snapshot(repo, site, remote, cache, looked, deep=False,
-                                expect_known=expect_known, fresh=frozenset(only))
+                                expect_known=expect_known, fresh=fresh)
             repo.forget_listing()  # no listing holds this snapshot
             return outcome, False
     seen = None if deep else repo.listing_seen(tip, key)
@@ -87,10 +91,6 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     cache = cache or repo.load_cache(tip)
     if scan.removed is not None and cache.commit != tip:
         scan = remote.scan(exclude)  # a delta needs the cache of the snapshot it is a delta to
-    # After a restore, the paths it wrote are read whatever their stat says: without ctime
-    # (SFTP), a file written back in the second of the attack, at the same size, would
-    # look untouched.
-    fresh = frozenset(only or ())
     if scan.removed is None and not deep and not fresh and nothing_changed(cache, scan.entries):
         outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
                                                if e.kind is not Kind.DIR))

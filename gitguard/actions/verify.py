@@ -7,7 +7,6 @@ from gitguard.actions.mirror import mirror_locked
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.model import AuditResult, Severity, printable
-from gitguard.remote import open_remote
 from gitguard.store.repo import SiteRepo
 from gitguard.trust import trusted_baseline
 
@@ -21,12 +20,7 @@ def verify(config: Config, site: Site) -> AuditResult:
         # Deep where the transport cannot see ctime (SFTP): a stat cache would vouch for a
         # same-size edit whose mtime was put back; content the repository holds is hashed
         # on the server, not fetched.
-        remote = open_remote(site)
-        try:
-            tip = mirror_locked(repo, site, deep_without_ctime=True, remote=remote,
-                                expect_known=True).tip
-        finally:
-            remote.close()
+        tip = mirror_locked(repo, site, deep_without_ctime=True, expect_known=True).tip
         assert tip is not None
         result = with_live_look(assess(config, site, repo, tip, target), site.urls)
         differ = differing(result)

@@ -69,6 +69,7 @@ LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a 
 _NOT_THERE = ("No such file or directory", "Not a directory", "Too many levels of symbolic links")
 _LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
 _FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK}
+_STEP_CODES = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C"}  # apply.pl's; else M
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -605,8 +606,7 @@ class SshRemote:
             for path, name, source in copies:
                 yield b"K\0%s\0%s %s\0" % (path_bytes(path), name.encode(), source.encode())
             for step in steps:
-                code = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C"}.get(
-                    step.action, "M")
+                code = _STEP_CODES.get(step.action, "M")
                 arg = f"{step.mode:o} {step.uid} {step.gid}"
                 if code == "M":
                     arg += f" {names.get(step.path, '-')}"

@@ -89,8 +89,7 @@ def unquote(text: bytes) -> str:
 
 def encode(metas: Mapping[str, Meta]) -> bytes:
     """The metadata file, sorted by path bytes."""
-    codes = {kind: code.encode() for kind, code in _KIND_CODE.items()}
-    return encode_rows({path_bytes(path): (m.mode, m.uid, m.gid, codes[m.kind])
+    return encode_rows({path_bytes(path): (m.mode, m.uid, m.gid, KIND_CODES[m.kind])
                         for path, m in metas.items()})
 
 
@@ -116,7 +115,7 @@ def encode_rows(rows: Mapping[bytes, tuple[int, int, int, bytes]]) -> bytes:
         row = rows[raw]
         head = heads.get(row)
         if head is None:
-            head = heads[row] = b"%04o %d %d %s " % row
+            head = heads[row] = _head(row)
         lines.append(head + (raw if plain else quote(path_str(raw))))
     return HEADER + b"\n".join(lines) + (b"\n" if lines else b"")
 
@@ -137,12 +136,17 @@ def patch_rows(data: bytes, changes: Mapping[bytes, tuple[int, int, int, bytes] 
             if here:
                 del lines[at]
             continue
-        line = b"%04o %d %d %s " % row + quote(path_str(raw))
+        line = _head(row) + quote(path_str(raw))
         if here:
             lines[at] = line
         else:
             lines.insert(at, line)
     return HEADER + b"\n".join(lines) + (b"\n" if lines else b"")
+
+
+def _head(row: tuple[int, int, int, bytes]) -> bytes:
+    """A line of the metadata file up to its path: mode, owner and kind code."""
+    return b"%04o %d %d %s " % row
 
 
 def _line_path(line: bytes) -> bytes:

@@ -256,21 +256,22 @@ def _metadata(repo: SiteRepo, stats: Mapping[str, CachedStat], base_meta: str | 
         old = _LAST_META.get(base_meta)
         if old is None:
             old = repo.git.run(["cat-file", "blob", base_meta], check=False)
-        codes = meta.KIND_CODES
         data = meta.patch_rows(old, {
-            path_bytes(p): (None if (s := stats.get(p)) is None
-                            else (s[MODE], s[UID], s[GID], codes[s[KIND]]))
+            path_bytes(p): None if (s := stats.get(p)) is None else _meta_row(s)
             for p in changed})
     return _encoded(stats) if data is None else data
 
 
 def _encoded(stats: Mapping[str, CachedStat]) -> bytes:
     """The metadata file of a scan, from all its cache rows."""
-    codes = meta.KIND_CODES
     # all names encoded in one call: their bytes, in the same order
     raws = "\0".join(stats).encode("utf-8", "surrogateescape").split(b"\0") if stats else []
-    return meta.encode_rows(dict(zip(raws, [(s[MODE], s[UID], s[GID], codes[s[KIND]])
-                                            for s in stats.values()], strict=True)))
+    return meta.encode_rows(dict(zip(raws, map(_meta_row, stats.values()), strict=True)))
+
+
+def _meta_row(stat: CachedStat) -> tuple[int, int, int, bytes]:
+    """A cache row's line in the metadata file, as meta.encode_rows takes it."""
+    return stat[MODE], stat[UID], stat[GID], meta.KIND_CODES[stat[KIND]]
 
 
 def _base(repo: SiteRepo, cache: ScanCache,

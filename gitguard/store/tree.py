@@ -115,8 +115,8 @@ def snapshot_state(repo: SiteRepo, commit: str, paths: Iterable[str] | None = No
     known = _known(repo.git, commit)
     if known is not None:
         return known
-    cache = repo.load_cache(commit)
-    if cache.valid and cache.commit == commit:
+    cache = repo.load_cache(commit)  # valid only when it describes `commit`
+    if cache.valid:
         if paths is not None:
             return state_of_cache(cache, paths)
         return _keep(repo.git, commit, state_of_cache(cache))
