@@ -10,7 +10,6 @@ import shlex
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,10 @@ class SshServer:
 
     The full account (`identity`) can run commands; the SFTP-only key (`sftp_identity`)
     logs in as the same user but is forced to internal-sftp by its authorized_keys line.
+    Running as root, `identity` also logs in as root (`url(..., root=True)`), as gitguard
+    does where it must restore owners; the hostile key (`hostile_identity`) logs in as the
+    web user but runs every command with `hostile_bin` first on PATH: a server whose
+    `find` or `tar` lies or stalls.
     """
 
     def __init__(self, sshd: Path = SSHD, user: str = WEB_USER) -> None:
@@ -66,12 +69,21 @@ class SshServer:
             other_host_key = _keygen(self._server_dir / "other_ed25519", "gitguard-test-other")
             self.identity = _keygen(self._client_dir / "full_ed25519", "gitguard-test-full")
             self.sftp_identity = _keygen(self._client_dir / "sftp_ed25519", "gitguard-test-sftp")
+            self.hostile_identity = _keygen(self._client_dir / "hostile_ed25519",
+                                            "gitguard-test-hostile")
+            self.hostile_bin = base / "hostile-bin"
+            self.hostile_bin.mkdir(mode=0o755)
+            wrapper = base / "hostile-shell"
+            wrapper.write_text(f'#!/bin/sh\nPATH={self.hostile_bin}:$PATH\nexport PATH\n'
+                               'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n')
+            wrapper.chmod(0o755)
 
             # sshd reads authorized_keys as the user it logs in, so the file sits in the 0755 base.
             self._authorized_keys = base / "authorized_keys"
             self._authorized_keys.write_text(
                 f"{_public(self.identity)}\n"
                 f'restrict,command="internal-sftp" {_public(self.sftp_identity)}\n'
+                f'restrict,command="{wrapper}" {_public(self.hostile_identity)}\n'
             )
             self._authorized_keys.chmod(0o644)
 
@@ -129,9 +141,10 @@ class SshServer:
 
     # -- what tests use --------------------------------------------------------------------
 
-    def url(self, docroot: Path | str, sftp: bool = False) -> str:
-        """The `ssh://user@127.0.0.1:PORT/abs/docroot` source URL for a docroot."""
-        user = self.sftp_user if sftp else self.user
+    def url(self, docroot: Path | str, sftp: bool = False, root: bool = False) -> str:
+        """The `ssh://user@127.0.0.1:PORT/abs/docroot` source URL for a docroot (as root
+        with `root`: the same keys log in as root too, when the tests run as root)."""
+        user = "root" if root else self.sftp_user if sftp else self.user
         return f"ssh://{user}@{self.host}:{self.port}{Path(docroot).resolve()}"
 
     def make_docroot(self, name: str = "html") -> Path:
@@ -191,13 +204,13 @@ class SshServer:
             f"HostKey {self._host_key}",
             f"PidFile {self._server_dir / 'sshd.pid'}",
             f"AuthorizedKeysFile {self._authorized_keys}",
-            f"AllowUsers {self.user}",
+            f"AllowUsers {self.user} root" if os.geteuid() == 0 else f"AllowUsers {self.user}",
             "PubkeyAuthentication yes",
             "PasswordAuthentication no",
             "KbdInteractiveAuthentication no",
             "UsePAM no",
             "StrictModes no",
-            "PermitRootLogin no",
+            "PermitRootLogin prohibit-password",
             "UseDNS no",
             "PrintMotd no",
             "PrintLastLog no",
@@ -356,10 +369,12 @@ def _running(pid: int) -> bool:
 
 
 def _force_rmtree(path: Path) -> None:
-    """Remove a tree even where tests left directories without permissions."""
-    for dirpath, dirnames, _ in os.walk(path):
-        for name in dirnames:
-            child = os.path.join(dirpath, name)
-            if not os.path.islink(child):
-                os.chmod(child, stat.S_IRWXU)
-    shutil.rmtree(path)
+    """Remove a tree even where tests left directories without permissions, or paths
+    past PATH_MAX (GNU find and rm work folder by folder; `-type d` never follows links)."""
+    # "-exec ... ;" opens a folder up before find reads it (pre-order)
+    subprocess.run(["find", str(path), "-type", "d", "!", "-perm", "-u=rwx", "-exec",
+                    "chmod", "u+rwx", "{}", ";"], capture_output=True, check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], capture_output=True,
+                   check=False)
+    if path.exists():
+        shutil.rmtree(path)

@@ -1,6 +1,7 @@
 """The sshd fixture is a real OpenSSH server with the accounts the tests rely on."""
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 from sshd import SshServer
 
 
-def connect(sshd: SshServer, identity: Path, known_hosts: Path | None = None) -> paramiko.SSHClient:
+def connect(sshd: SshServer, identity: Path, known_hosts: Path | None = None,
+            user: str | None = None) -> paramiko.SSHClient:
     """A paramiko client that trusts only the given known_hosts file."""
     client = paramiko.SSHClient()
     client.load_host_keys(str(known_hosts or sshd.known_hosts))
@@ -18,7 +20,7 @@ def connect(sshd: SshServer, identity: Path, known_hosts: Path | None = None) ->
     client.connect(
         sshd.host,
         sshd.port,
-        username=sshd.user,
+        username=user or sshd.user,
         key_filename=str(identity),
         allow_agent=False,
         look_for_keys=False,
@@ -147,6 +149,28 @@ def test_known_hosts_names_the_port(sshd: SshServer) -> None:
 def test_url(sshd: SshServer) -> None:
     docroot = sshd.make_docroot("html")
     assert sshd.url(docroot) == f"ssh://{sshd.user}@127.0.0.1:{sshd.port}{docroot}"
+    assert sshd.url(docroot, root=True) == f"ssh://root@127.0.0.1:{sshd.port}{docroot}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root test run has a root account to use")
+def test_identity_logs_in_as_root_too(sshd: SshServer) -> None:
+    client = connect(sshd, sshd.identity, user="root")
+    try:
+        assert run(client, "id -u") == (0, "0\n", "")
+    finally:
+        client.close()
+
+
+def test_hostile_key_runs_commands_with_the_hostile_tools_first(sshd: SshServer) -> None:
+    fake = sshd.hostile_bin / "gitguard-test-tool"
+    fake.write_text("#!/bin/sh\necho lying\n")
+    fake.chmod(0o755)
+    client = connect(sshd, sshd.hostile_identity)
+    try:
+        assert run(client, "gitguard-test-tool; id -un") == (0, f"lying\n{sshd.user}\n", "")
+    finally:
+        client.close()
+        fake.unlink()
 
 
 def test_kill_sessions_breaks_an_open_connection(sshd: SshServer) -> None:
