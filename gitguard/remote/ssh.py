@@ -12,16 +12,20 @@ import base64
 import contextlib
 import hashlib
 import io
+import itertools
 import logging
+import re
 import shlex
 import socket
 import stat
 import tarfile
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from queue import Empty, Queue
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import paramiko
 from paramiko import sftp as sftp_proto
@@ -68,8 +72,23 @@ NPROC = '"$(nproc 2>/dev/null || echo 1)"'  # the server's cores, for its perl s
 LOOK_LIMIT = 5000  # planned paths a restore looks at again one by one; more: a full listing
 _NOT_THERE = ("No such file or directory", "Not a directory", "Too many levels of symbolic links")
 _LOST = (paramiko.SSHException, OSError, EOFError, tarfile.TarError)
-_FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK}
-_STEP_CODES = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C"}  # apply.pl's; else M
+# FIFOs, sockets, devices and doors are listed too (never opened): restore removes them
+_FIND_KINDS = {b"f": Kind.FILE, b"d": Kind.DIR, b"l": Kind.SYMLINK, b"p": Kind.SPECIAL,
+               b"s": Kind.SPECIAL, b"c": Kind.SPECIAL, b"b": Kind.SPECIAL, b"D": Kind.SPECIAL}
+_SFTP_KINDS = {stat.S_IFREG: Kind.FILE, stat.S_IFDIR: Kind.DIR, stat.S_IFLNK: Kind.SYMLINK,
+               stat.S_IFIFO: Kind.SPECIAL, stat.S_IFSOCK: Kind.SPECIAL,
+               stat.S_IFCHR: Kind.SPECIAL, stat.S_IFBLK: Kind.SPECIAL}
+_BLOB_ID = re.compile(rb"[0-9a-f]{40}")
+MAX_PATH = 1 << 16  # bytes of one listed path: deep trees pass PATH_MAX (4 KB) on purpose
+TAR_PATH_MAX = 4000  # bytes of a whole path from which tar cannot open it (PATH_MAX 4096)
+MAX_OUTPUT = 1 << 30  # bytes of one command's output: an endless listing is refused
+STALL = 120.0  # seconds a remote command may go without progress either way
+POLL = 1.0  # seconds between looks at a quiet channel
+SFTP_PATH_MAX = 4096  # sftp-server drops the entries whose full path reaches this
+_STEP_CODES = {Action.REMOVE: "R", Action.MKDIR: "D", Action.CHMOD: "C", Action.WRITE: "W",
+               Action.LINK: "L"}  # apply.pl's
+HOLD = 200  # blobs apply.pl keeps open for later copies (descriptors: ulimit -n is 1024)
+APPLY_BEAT = "gitguard-apply: working"  # apply.pl's sign of life on stderr
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -90,6 +109,10 @@ def _load_known_hosts(path: Path) -> paramiko.HostKeys:
         raise HostKeyError(f"known_hosts file {path} does not exist") from None
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise HostKeyError(f"known_hosts file {path} is unreadable: {exc}") from None
+    except paramiko.hostkeys.InvalidHostKey as exc:
+        raise HostKeyError(f"known_hosts file {path}: cannot use the line {exc.line[:30]!r}...: "
+                           "gitguard reads plain 'host keytype key' lines (no @revoked or "
+                           "@cert-authority)") from None
     return keys
 
 
@@ -102,22 +125,37 @@ def _parse(fields: Sequence[bytes], exclude: PathSet) -> list[Entry]:
     for kind_code, mode, uid, gid, size, mtime, ctime, target, raw in zip(*[it] * 9,
                                                                           strict=False):
         kind = _FIND_KINDS.get(kind_code)
-        if kind is None:
-            continue
+        if kind is None or not _sound(raw):
+            raise ScanError(f"the server listed {printable(path_str(raw))!r} as "
+                            f"{printable(path_str(kind_code))!r}: not a path or kind gitguard "
+                            "accepts (a lying or broken server?); nothing was committed")
         path = _path(raw)
         # without exclude patterns only names with '.git' in them can be skipped
-        if (not fast_skip or b".git" in raw) and skipped(path, exclude):
+        if (not fast_skip or b".git" in raw) and skipped(path, exclude, kind is Kind.DIR):
             continue
-        if mtime[-11:-10] == b"." and ctime[-11:-10] == b".":  # ten digits: inline
-            mtime_ns = int(mtime[:-11] + mtime[-10:-1])
-            ctime_ns = int(ctime[:-11] + ctime[-10:-1])
-        else:
-            mtime_ns, ctime_ns = _time_ns(mtime), _time_ns(ctime)
-        append(Entry(path, kind, int(mode, 8), int(uid), int(gid),
-                     int(size) if kind is Kind.FILE else 0, mtime_ns, ctime_ns,
-                     target[1:].decode("utf-8", "surrogateescape")
-                     if kind is Kind.SYMLINK else None))
+        try:
+            if mtime[-11:-10] == b"." and ctime[-11:-10] == b".":  # ten digits: inline
+                mtime_ns = int(mtime[:-11] + mtime[-10:-1])
+                ctime_ns = int(ctime[:-11] + ctime[-10:-1])
+            else:
+                mtime_ns, ctime_ns = _time_ns(mtime), _time_ns(ctime)
+            append(Entry(path, kind, int(mode, 8) & 0o7777, int(uid), int(gid),
+                         int(size) if kind is Kind.FILE else 0, mtime_ns, ctime_ns,
+                         target[1:].decode("utf-8", "surrogateescape")
+                         if kind is Kind.SYMLINK else None))
+        except ValueError:
+            raise ScanError(f"the server's listing record for {printable(path)!r} does not "
+                            "parse (a lying or broken server?); nothing was committed") from None
     return entries
+
+
+def _sound(raw: bytes) -> bool:
+    """Whether find's path is './' and a relative path: no empty, '.' or '..' part."""
+    path = raw[2:]
+    return (raw[:2] == b"./" and 0 < len(path) <= MAX_PATH and path[:1] != b"/"
+            and path[-1:] != b"/" and b"//" not in path and path not in (b".", b"..")
+            and not path.startswith((b"./", b"../")) and not path.endswith((b"/.", b"/.."))
+            and b"/./" not in path and b"/../" not in path)
 
 
 def _path(raw: bytes) -> str:
@@ -150,16 +188,74 @@ def _time_ns(text: bytes) -> int:
 class _ChannelReader(io.RawIOBase):
     """A channel's stdout as a raw stream, so tarfile can read it buffered."""
 
-    def __init__(self, chan: paramiko.Channel) -> None:
+    def __init__(self, chan: paramiko.Channel, where: str) -> None:
         self.chan = chan
+        self.watch = _watch(chan, where)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.chan.recv(len(buffer))
+        data = self.watch.recv(len(buffer))
         buffer[:len(data)] = data
         return len(data)
+
+
+class _Watch:
+    """When a command's channel last moved data either way: STALL seconds without is a
+    stalled (or hostile) server, given up with one line instead of hanging while the
+    site's lock is held."""
+
+    def __init__(self, chan: paramiko.Channel, where: str) -> None:
+        self.chan = chan
+        self.where = where
+        self.last = time.monotonic()
+        self.err = bytearray()  # stderr taken while waiting (apply.pl's signs of life)
+
+    def give_up(self) -> NoReturn:
+        self.chan.close()
+        raise ScanError(f"{self.where}: the server made no progress for {STALL:.0f} s "
+                        "(stalled or hostile); gave up, nothing was committed")
+
+    def _quiet(self) -> None:
+        while self.chan.recv_stderr_ready():
+            self.err += self.chan.recv_stderr(1 << 16)
+            self.last = time.monotonic()
+        if time.monotonic() - self.last > STALL:
+            self.give_up()
+
+    def recv(self, size: int) -> bytes:
+        """The next bytes of stdout (b"" at its end)."""
+        while True:
+            try:
+                data: bytes = self.chan.recv(size)
+            except TimeoutError:
+                self._quiet()
+                continue
+            self.last = time.monotonic()
+            return data
+
+    def send(self, data: bytes) -> None:
+        """All of data to stdin."""
+        while data:
+            try:
+                sent: int = self.chan.send(data)
+            except TimeoutError:
+                if time.monotonic() - self.last > STALL:
+                    raise
+                continue
+            data = data[sent:]
+            self.last = time.monotonic()
+
+
+def _watch(chan: paramiko.Channel, where: str) -> _Watch:
+    """The one watch of a channel (the feeder's sends and the reader's receives are both
+    progress)."""
+    found: _Watch | None = getattr(chan, "gitguard_watch", None)
+    if found is None:
+        found = _Watch(chan, where)
+        chan.gitguard_watch = found  # type: ignore[attr-defined]
+    return found
 
 
 def connect_transport(site: Site) -> paramiko.Transport:
@@ -172,7 +268,7 @@ def connect_transport(site: Site) -> paramiko.Transport:
         pkey = paramiko.PKey.from_path(site.identity_file)
     except FileNotFoundError:
         raise SourceError(f"identity file {site.identity_file} does not exist") from None
-    except (paramiko.SSHException, OSError, ValueError) as exc:
+    except (paramiko.SSHException, OSError, ValueError, TypeError) as exc:  # TypeError: passphrase
         raise SourceError(f"identity file {site.identity_file} cannot be used "
                           f"(gitguard needs an unencrypted key of its own): {exc}") from None
     try:
@@ -281,6 +377,7 @@ class SshRemote:
     def _exec(self, command: str) -> paramiko.Channel:
         try:
             chan = self.transport.open_session(timeout=CONNECT_TIMEOUT)
+            chan.settimeout(POLL)  # every wait wakes up to see whether the server stalled
             chan.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SourceError(f"{self.description}: cannot run a command: {exc}") from None
@@ -298,6 +395,9 @@ class SshRemote:
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise SourceError(f"{self.description}: SFTP unavailable: {exc}") from None
             assert client is not None
+            channel = client.get_channel()
+            assert channel is not None
+            channel.settimeout(STALL)  # a request unanswered that long: a stalled server
             self._sftp = client
         return self._sftp
 
@@ -351,6 +451,10 @@ class SshRemote:
             raise self._lost_scan(exc) from None
 
     def _lost_scan(self, exc: BaseException) -> ScanError:
+        if isinstance(exc, TimeoutError):
+            return ScanError(f"{self.description}: the server made no progress for "
+                             f"{STALL:.0f} s (stalled or hostile); gave up, nothing was "
+                             "committed")
         return ScanError(f"{self.description}: connection lost during the scan, nothing was "
                          f"committed: {exc}")
 
@@ -415,21 +519,28 @@ class SshRemote:
         stack = [""]
         while stack:
             prefix = stack.pop()
-            try:
-                listing = self._listdir(self._abs(prefix.rstrip("/")))
-            except PermissionError as exc:
-                unreadable.append(f"{printable(prefix or '.')}: {exc.strerror or exc}")
+            folder = self._abs(prefix.rstrip("/"))
+            if len(folder) + 2 + 255 >= SFTP_PATH_MAX:
+                # sftp-server silently drops every entry whose full path is too long for it
+                unreadable.append(f"{printable(prefix)}: too deep for SFTP to list completely "
+                                  "(its entries may be hidden; a command account can)")
                 continue
+            try:
+                listing = self._listdir(folder)
             except FileNotFoundError:
                 if not prefix:
                     raise ScanError(f"docroot {self.description} does not exist") from None
                 continue
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                unreadable.append(f"{printable(prefix or '.')}: {exc.strerror or exc}")
+                continue
             for raw, attrs in sorted(listing):
                 path = prefix + path_str(raw)
                 mode = attrs.st_mode or 0
-                kind = {stat.S_IFREG: Kind.FILE, stat.S_IFDIR: Kind.DIR,
-                        stat.S_IFLNK: Kind.SYMLINK}.get(stat.S_IFMT(mode))
-                if kind is None or skipped(path, exclude):
+                kind = _SFTP_KINDS.get(stat.S_IFMT(mode))
+                if kind is None or skipped(path, exclude, kind is Kind.DIR):
                     continue
                 target = None
                 if kind is Kind.SYMLINK:
@@ -459,6 +570,7 @@ class SshRemote:
         """Send data to the command's stdin from a thread (so stdout keeps flowing); the
         returned function waits for it and raises ScanError if the connection dropped."""
         errors: list[BaseException] = []
+        watch = _watch(chan, self.description)
 
         def feed() -> None:
             try:
@@ -466,7 +578,7 @@ class SshRemote:
                     # A packet's worth at a time: paramiko's sendall copies the rest of
                     # the buffer after each packet, 16 MB of copying for a 1 MB chunk.
                     for start in range(0, len(chunk), SLICE):
-                        chan.sendall(chunk[start:start + SLICE])
+                        watch.send(chunk[start:start + SLICE])
                 chan.shutdown_write()
             except _LOST as exc:
                 errors.append(exc)
@@ -484,8 +596,11 @@ class SshRemote:
     def _finish(self, chan: paramiko.Channel) -> tuple[int, bytes]:
         """The command's exit status and stderr; a session that ended without a status is a
         lost connection."""
+        watch = _watch(chan, self.description)
+        if not chan.status_event.wait(STALL):
+            watch.give_up()
         status = chan.recv_exit_status()
-        err = b""
+        err = bytes(watch.err)
         while chan.recv_stderr_ready():
             err += chan.recv_stderr(1 << 16)
         chan.close()
@@ -503,8 +618,14 @@ class SshRemote:
                  ) -> tuple[bytes, int, bytes]:
         """A started command's stdout, exit status and stderr."""
         out = bytearray()
-        while chunk := chan.recv(1 << 20):
+        watch = _watch(chan, self.description)
+        while chunk := watch.recv(1 << 20):
             out += chunk
+            if len(out) > MAX_OUTPUT:
+                chan.close()
+                raise ScanError(f"{self.description}: the server's answer passed "
+                                f"{MAX_OUTPUT >> 20} MB (an endless listing?); gave up, "
+                                "nothing was committed")
         join()
         status, err = self._finish(chan)
         return bytes(out), status, err
@@ -512,8 +633,9 @@ class SshRemote:
     def look(self, paths: Sequence[str], exclude: PathSet) -> list[Entry] | None:
         """One `find` that starts at each path and every folder above it, and goes no
         deeper (xargs splits a long list); SFTP-only accounts and long plans list in full."""
-        if self.detect() != "command" or len(paths) > LOOK_LIMIT:
-            return None
+        if (self.detect() != "command" or len(paths) > LOOK_LIMIT
+                or any(len(self._abs(p)) >= TAR_PATH_MAX for p in paths)):
+            return None  # find, too, takes whole paths: past PATH_MAX only a full listing
         wanted = {"/".join(parts[:n]) for parts in (p.split("/") for p in paths)
                   for n in range(1, len(parts) + 1)}
         try:
@@ -549,7 +671,10 @@ class SshRemote:
         out, status, _ = self._stream(f"{self._cd()} && {command}",
                                       (path_bytes(p) + b"\0" for p in paths))
         ids = out.split(b"\0")[:-1]
-        if status != 0 or len(ids) != len(paths):
+        # a hostile server's ids are only ever compared with the repository's: anything but
+        # an id or "-" means the answer is not to be used at all
+        if (status != 0 or len(ids) != len(paths)
+                or not all(oid == b"-" or _BLOB_ID.fullmatch(oid) for oid in ids)):
             return {}
         return {p: oid.decode() for p, oid in zip(paths, ids, strict=True) if oid != b"-"}
 
@@ -565,67 +690,30 @@ class SshRemote:
         return self._apply_sftp(steps, blobs.read)
 
     def _apply_bulk(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
-        """Stage new files flat in a fresh folder inside the docroot (one tar), then let one
-        perl run rename them into place, remove, mkdir and chmod, checking every folder."""
-        out, status, err = self._stream(f"{self._cd()} && mktemp -d .gitguard-restore.XXXXXX",
-                                        ())
-        stage = out.decode("utf-8", "replace").strip()
-        if status != 0 or not stage.startswith(".gitguard-restore."):
-            log.info("%s: cannot stage in the docroot (%s); restoring over SFTP",
-                     self.description, err.decode("utf-8", "replace").strip())
-            return self._apply_sftp(steps, blobs.read)
-        # The new content as one tar that git itself writes, into the fresh staging folder
-        # under flat names (a hex number a path: no folders to make, or to remove again).
-        # Content several files share (a multisite's copies of the same core) travels once
-        # and is copied on the server.
-        rows: list[tuple[str, str, str]] = []
-        names: dict[str, str] = {}  # path -> its staged name
-        staged: dict[str, str] = {}  # blob id -> the name the tar stages it as
-        copies: list[tuple[str, str, str]] = []  # (path, its name, the name to copy)
-        for step in steps:
-            if step.action not in (Action.WRITE, Action.LINK) or step.oid is None:
-                continue
-            name = names[step.path] = f"{len(names):x}"
-            if step.action is Action.LINK:
-                rows.append(("120000", step.oid, name))
-            elif step.oid in staged:
-                copies.append((step.path, name, staged[step.oid]))
-            else:
-                staged[step.oid] = name
-                rows.append(("100755" if step.mode & 0o100 else "100644", step.oid, name))
+        """One perl run reads the whole step script, then the content as `git cat-file
+        --batch` prints it, and carries the steps out by descriptor (apply.pl). Content several
+        files share (a multisite's copies of the same core) travels once and is copied on the
+        server from the file this run wrote."""
+        script, order, copies = _script(steps)
         log.info("%s: %d file(s) and link(s) sent, %d copied on the server from those",
-                 self.description, len(rows), len(copies))
-        _, status, err = self._stream(
-            f"{self._cd()} && tar -x -f - --no-same-owner -C {shlex.quote(stage)}",
-            blobs.archive(rows)) if rows else (b"", 0, b"")
-        if status != 0:
-            raise SourceError(f"{self.description}: staging the restore failed: "
-                              + err.decode("utf-8", "replace").strip()[:300])
-
-        def script() -> Iterator[bytes]:
-            for path, name, source in copies:
-                yield b"K\0%s\0%s %s\0" % (path_bytes(path), name.encode(), source.encode())
-            for step in steps:
-                code = _STEP_CODES.get(step.action, "M")
-                arg = f"{step.mode:o} {step.uid} {step.gid}"
-                if code == "M":
-                    arg += f" {names.get(step.path, '-')}"
-                yield b"%s\0%s\0%s\0" % (code.encode(), path_bytes(step.path), arg.encode())
-
+                 self.description, len(order), copies)
         out, status, err = self._stream(
-            f"{self._cd()} && perl -e {_perl('apply.pl')} {shlex.quote(stage)} {NPROC}",
-            script())
+            f"{self._cd()} && perl -e {_perl('apply.pl')}",
+            itertools.chain((script,), blobs.batch(order) if order else ()))
         if status != 0:
+            lines = [line for line in err.decode("utf-8", "replace").splitlines()
+                     if line != APPLY_BEAT]
             raise SourceError(f"{self.description}: the restore script failed: "
-                              + err.decode("utf-8", "replace").strip()[:300])
+                              + " ".join(lines).strip()[:300])
         fields = out.split(b"\0")
         return [Failure(path_str(fields[i]), fields[i + 1].decode("utf-8", "replace"))
                 for i in range(0, len(fields) - 1, 2)]
 
     def _apply_sftp(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
-        """Carry out a restore plan over SFTP, checking every folder on the way with lstat."""
+        """Carry out a restore plan over SFTP, checking every folder on the way with lstat
+        right before each step (SFTP has no openat: see _remove_tree for what that leaves)."""
         failures: list[Failure] = []
-        self._checked: set[str] = set()
+        self._trash: str | None = None
         try:
             for step in steps:
                 try:
@@ -633,7 +721,10 @@ class SshRemote:
                     self._apply_step(step, blob)
                 except (OSError, UnsafePath) as exc:
                     failures.append(Failure(step.path, why(exc)))
-        except (paramiko.SSHException, EOFError) as exc:
+            if self._trash is not None:
+                with contextlib.suppress(OSError):
+                    self._remove_below(self._trash)
+        except (paramiko.SSHException, EOFError, TimeoutError) as exc:
             raise SourceError(f"{self.description}: connection lost during the restore "
                               f"(run it again to finish; every file is old or new): {exc}"
                               ) from None
@@ -644,34 +735,87 @@ class SshRemote:
         return paramiko.SFTPAttributes._from_msg(msg)  # type: ignore[attr-defined, no-any-return]
 
     def _check_parents(self, path: str) -> None:
-        """Refuse to go through a folder that is a symlink (SFTP opens would follow it)."""
+        """Refuse to go through a folder that is a symlink (SFTP opens would follow it):
+        every folder on the way, again for every step (a folder checked once can be swapped
+        for a link by the next step)."""
         parts = path.split("/")
         for n in range(1, len(parts)):
             folder = "/".join(parts[:n])
-            if folder in self._checked:
-                continue
-            mode = self._lstat(folder).st_mode or 0
-            if not stat.S_ISDIR(mode):
+            if not stat.S_ISDIR(self._lstat(folder).st_mode or 0):
                 raise UnsafePath(f"folder {printable(folder)!r} on the way is a symlink or not "
-                              "a folder")
-            self._checked.add(folder)
+                                 "a folder")
 
     def _remove_tree(self, path: str) -> None:
+        """Remove a path, and a folder with everything in it. The folder is first renamed
+        into a fresh 0700 folder of this run (an entry's rename never follows a link), then
+        emptied there: a web user who is not the account cannot reach into it to swap a
+        folder for a link while it is emptied."""
         try:
             mode = self._lstat(path).st_mode or 0
         except FileNotFoundError:
             return
-        if stat.S_ISDIR(mode):
-            if mode & stat.S_IRWXU != stat.S_IRWXU:
-                # The attacker's chmod 555 must not keep their files: open it up, it goes anyway.
-                with contextlib.suppress(PermissionError):
-                    self.sftp.chmod(self._abs(path), stat.S_IRWXU)
-            for raw, _attrs in self._listdir(self._abs(path)):
-                self._remove_tree(f"{path}/{path_str(raw)}")
-            self.sftp.rmdir(self._abs(path))
-        else:
+        if not stat.S_ISDIR(mode):
             self.sftp.remove(self._abs(path))
-        self._checked = {c for c in self._checked if c != path and not c.startswith(path + "/")}
+            return
+        try:
+            if self._trash is None:
+                trash = temp_name().replace(".tmp", ".trash")
+                self.sftp.mkdir(self._abs(trash), 0o700)
+                self._trash = trash
+            moved = f"{self._trash}/{temp_name()}"
+            self.sftp.posix_rename(self._abs(path), self._abs(moved))
+        except OSError:
+            # a docroot the account may not write, another file system (a mount below the
+            # docroot) or a folder the account may not move: emptied where it is, each
+            # folder checked right before it is listed
+            self._remove_below(path)
+            return
+        self._remove_below(moved)
+
+    def _remove_below(self, path: str) -> None:
+        """Remove a folder's contents and the folder, lstat right before each listing and
+        each removal: never through a folder that became a link."""
+        mode = self._lstat(path).st_mode or 0
+        if not stat.S_ISDIR(mode):
+            self.sftp.remove(self._abs(path))
+            return
+        if mode & stat.S_IRWXU != stat.S_IRWXU:
+            # The attacker's chmod 555 must not keep their files: open it up, it goes anyway.
+            with contextlib.suppress(PermissionError):
+                self._setstat(path, mode=stat.S_IRWXU)
+        for raw, attrs in self._listdir(self._abs(path)):
+            self._still_a_folder(path)
+            child = f"{path}/{path_str(raw)}"
+            if stat.S_ISDIR(attrs.st_mode or 0):
+                self._remove_below(child)
+            else:
+                self.sftp.remove(self._abs(child))
+        self._still_a_folder(path)
+        self.sftp.rmdir(self._abs(path))
+
+    def _still_a_folder(self, path: str) -> None:
+        if not stat.S_ISDIR(self._lstat(path).st_mode or 0):
+            raise UnsafePath(f"folder {printable(path)!r} became a symlink or not a folder")
+
+    def _setstat(self, path: str, mode: int | None = None, uid: int = -1, gid: int = -1
+                 ) -> None:
+        """chmod/chown a path without following a link at its end (OpenSSH's lsetstat; a
+        server without it gets a plain setstat after an lstat check)."""
+        attrs = paramiko.SFTPAttributes()
+        if mode is not None:
+            attrs.st_mode = mode
+        if uid >= 0:
+            attrs.st_uid, attrs.st_gid = uid, gid
+        try:
+            self._request(sftp_proto.CMD_EXTENDED, "lsetstat@openssh.com", self._abs(path),
+                          attrs)
+            return
+        except OSError as exc:
+            if "unsupported" not in str(exc).lower():
+                raise
+        if stat.S_ISLNK(self._lstat(path).st_mode or 0):
+            raise UnsafePath(f"{printable(path)!r} is a symlink")
+        self._request(sftp_proto.CMD_SETSTAT, self._abs(path), attrs)
 
     def _set_owner(self, path: str, uid: int, gid: int) -> None:
         if uid < 0:
@@ -679,7 +823,36 @@ class SshRemote:
         attrs = self._lstat(path)
         if (attrs.st_uid, attrs.st_gid) != (uid, gid):
             with contextlib.suppress(PermissionError):
-                self.sftp.chown(self._abs(path), uid, gid)
+                self._setstat(path, uid=uid, gid=gid)
+
+    def _chmod(self, step: Step) -> None:
+        """A mode (and owner) put back: a file through a handle whose fstat matches what
+        lstat saw (SFTP shows no inode: type, owner, size and mtime must agree), a folder
+        by lsetstat; never a link's target, never opening a FIFO or device."""
+        seen = self._lstat(step.path)
+        mode = seen.st_mode or 0
+        if stat.S_ISLNK(mode):
+            return
+        if stat.S_ISREG(mode):
+            try:
+                handle = self.sftp.open(self._abs(step.path), "r")
+            except PermissionError:
+                self._setstat(step.path, mode=step.mode)
+                self._set_owner(step.path, step.uid, step.gid)
+                return
+            with handle:
+                now = handle.stat()
+                if _looks(now) != _looks(seen):
+                    raise UnsafePath(f"{printable(step.path)!r} was replaced meanwhile")
+                if step.uid >= 0 and (now.st_uid, now.st_gid) != (step.uid, step.gid):
+                    with contextlib.suppress(PermissionError):
+                        handle.chown(step.uid, step.gid)
+                handle.chmod(step.mode)
+            return
+        if not stat.S_ISDIR(mode):
+            raise UnsafePath(f"{printable(step.path)!r} is not a file or folder")
+        self._set_owner(step.path, step.uid, step.gid)
+        self._setstat(step.path, mode=step.mode)
 
     def _apply_step(self, step: Step, blob: Callable[[str], bytes]) -> None:
         sftp, target = self.sftp, self._abs(step.path)
@@ -689,10 +862,7 @@ class SshRemote:
             sftp.mkdir(target, 0o700)
             self._set_owner(step.path, step.uid, step.gid)
         elif step.action is Action.CHMOD:
-            if stat.S_ISLNK(self._lstat(step.path).st_mode or 0):
-                return
-            sftp.chmod(target, step.mode)
-            self._set_owner(step.path, step.uid, step.gid)
+            self._chmod(step)
         else:
             assert step.oid is not None
             data = blob(step.oid)
@@ -702,11 +872,14 @@ class SshRemote:
                 if step.action is Action.LINK:
                     sftp.symlink(data, self._abs(tmp))
                 else:
+                    # "x": O_EXCL, so nothing put at the temporary name is opened
                     with sftp.open(self._abs(tmp), "wx") as handle:
                         handle.set_pipelined(True)
                         handle.write(data)
+                        if step.uid >= 0:
+                            with contextlib.suppress(PermissionError):
+                                handle.chown(step.uid, step.gid)
                         handle.chmod(step.mode)
-                self._set_owner(tmp, step.uid, step.gid)
                 sftp.posix_rename(self._abs(tmp), target)
             except BaseException:
                 with contextlib.suppress(OSError, paramiko.SSHException):
@@ -721,7 +894,12 @@ class SshRemote:
             return
         try:
             if self.detect() == "command":
-                yield from self._read_tar(paths)
+                # tar opens a file by its whole path, which the kernel refuses past PATH_MAX
+                long = [p for p in paths if len(self._abs(p)) >= TAR_PATH_MAX]
+                if len(long) < len(paths):
+                    yield from self._read_tar([p for p in paths if p not in set(long)])
+                if long:
+                    yield from self._read_long(long)
             else:
                 yield from self._read_sftp(paths)
         except _LOST as exc:
@@ -735,7 +913,7 @@ class SshRemote:
         join = self._feed(chan, (b"./" + path_bytes(path) + b"\0" for path in paths))
         wanted = set(paths)
         seen: set[str] = set()
-        stream = io.BufferedReader(_ChannelReader(chan), buffer_size=1 << 20)
+        stream = io.BufferedReader(_ChannelReader(chan, self.description), buffer_size=1 << 20)
         with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
                           errors="surrogateescape") as archive:
             for member in archive:
@@ -758,12 +936,54 @@ class SshRemote:
             raise ScanError(f"{self.description}: tar failed: "
                             + errors.decode("utf-8", "replace").strip()[:300])
 
+    def _read_long(self, paths: Sequence[str]) -> Iterator[Content]:
+        """Files past PATH_MAX, read by read.pl folder by folder (never through a link)."""
+        failures = FailureList()
+        if not self.perl:
+            for path in paths:
+                failures.add(path, "path too long for tar, and no perl on the server")
+            failures.raise_if_any()
+        chan = self._exec(f"{self._cd()} && perl -e {_perl('read.pl')}")
+        join = self._feed(chan, (path_bytes(path) + b"\0" for path in paths))
+        stream = io.BufferedReader(_ChannelReader(chan, self.description), buffer_size=1 << 20)
+        for path in paths:
+            head = stream.readline(64)
+            if head.startswith(b"NO "):
+                failures.add(path, head[3:].decode("utf-8", "replace").strip() or "unreadable")
+                continue
+            if not head.startswith(b"OK ") or not head[3:-1].isdigit():
+                raise ScanError(f"{self.description}: unexpected answer reading "
+                                f"{printable(path)}; nothing was committed")
+            size = int(head[3:-1])
+            data = _exactly(stream, size, self.description)
+            yield Content(path, size, data)
+            if stream.read(1) != b"\n" or stream.readline(16) != b"END\n":
+                raise ScanError(f"{self.description}: {printable(path)} changed while it was "
+                                "read; nothing was committed")
+        join()
+        status, errors = self._finish(chan)
+        if status != 0:
+            raise ScanError(f"{self.description}: reading long paths failed: "
+                            + errors.decode("utf-8", "replace").strip()[:300])
+        failures.raise_if_any()
+
     def _read_sftp(self, paths: Sequence[str]) -> Iterator[Content]:
         failures = FailureList()
         for path in paths:
             try:
+                # SFTP's open follows links and blocks on a FIFO: only what lstat shows as a
+                # regular file is opened, and what was opened must look the same (SFTP
+                # shows no inode), or a link swapped in would bring a file from outside
+                seen = self._lstat(path)
+                if not stat.S_ISREG(seen.st_mode or 0):
+                    failures.add(path, "no longer a regular file")
+                    continue
                 with self.sftp.open(self._abs(path), "rb") as handle:
-                    size = handle.stat().st_size or 0
+                    now = handle.stat()
+                    if _looks(now) != _looks(seen):
+                        failures.add(path, "replaced while it was read")
+                        continue
+                    size = now.st_size or 0
                     handle.prefetch(size)
                     # paramiko joins prefetched blocks quadratically on one big read
                     parts = []
@@ -778,6 +998,47 @@ class SshRemote:
                 continue
             yield Content(path, len(data), (data,))
         failures.raise_if_any()
+
+
+def _looks(attrs: paramiko.SFTPAttributes) -> tuple[int | None, ...]:
+    """What SFTP shows of a file to tell it from another: type and mode, owner, size,
+    mtime."""
+    return attrs.st_mode, attrs.st_uid, attrs.st_gid, attrs.st_size, attrs.st_mtime
+
+
+def _script(steps: Sequence[Step]) -> tuple[bytes, list[str], int]:
+    """apply.pl's step script, the blob ids its content stream carries in order, and how
+    many files are copied on the server instead. A blob that later steps need again is
+    kept open there, up to HOLD at once; past that it travels again."""
+    uses = Counter(s.oid for s in steps if s.action is Action.WRITE)
+    held: set[str] = set()
+    order: list[str] = []
+    copies = 0
+    records = []
+    for step in steps:
+        code = _STEP_CODES[step.action]
+        arg = "-" if step.action is Action.REMOVE else f"{step.mode:o} {step.uid} {step.gid}"
+        if step.oid is not None and step.action in (Action.WRITE, Action.LINK):
+            if step.action is Action.LINK:
+                source = "s"
+                order.append(step.oid)
+            else:
+                uses[step.oid] -= 1
+                if step.oid in held:
+                    copies += 1
+                    source = "h" if uses[step.oid] else "h-"
+                    if not uses[step.oid]:
+                        held.discard(step.oid)
+                else:
+                    order.append(step.oid)
+                    source = "s"
+                    if uses[step.oid] and len(held) < HOLD:
+                        held.add(step.oid)
+                        source = "s+"
+            arg += f" {step.oid} {source}"
+        records.append(b"%s\0%s\0%s\0" % (code.encode(), path_bytes(step.path), arg.encode()))
+    records.append(b"E\0%d\0end\0" % len(records))
+    return b"".join(records), order, copies
 
 
 def _coalesced(data: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
@@ -834,6 +1095,17 @@ def _ahead(data: Iterable[bytes], depth: int = 16) -> Iterator[bytes]:
         while producer.is_alive():  # unblock a producer waiting for room
             with contextlib.suppress(Empty):
                 queue.get(timeout=0.1)
+
+
+def _exactly(stream: IO[bytes], size: int, where: str) -> Iterator[bytes]:
+    """The next `size` bytes of a stream, in chunks; fewer is a lost connection."""
+    while size > 0:
+        chunk = stream.read(min(size, CHUNK))
+        if not chunk:
+            raise ScanError(f"{where}: connection lost during the transfer, nothing was "
+                            "committed")
+        size -= len(chunk)
+        yield chunk
 
 
 def _chunks(handle: IO[bytes], where: str) -> Iterator[bytes]:

@@ -23,8 +23,6 @@ import pytest
 from helpers import git, gitguard, make_key, tree_files, write_config
 from sshd import SshServer
 
-import gitguard as gitguard_package
-
 TRANSPORTS = ["local", "ssh", "sftp"]
 APPROVED = "refs/heads/approved"
 SNAPSHOTS = "refs/heads/snapshots"
@@ -358,53 +356,6 @@ def test_shared_content_travels_once_and_lands_as_separate_files(
     inodes = {path.stat().st_ino for path in copies}
     assert len(inodes) == len(copies)  # no hard links: each copy can change on its own
     assert all(path.stat().st_nlink == 1 for path in copies)
-
-
-def _apply_script(docroot: Path, stage: str, steps: list[tuple[bytes, bytes, bytes]],
-                  workers: str) -> list[bytes]:
-    """Run the restore's perl script in `docroot` as the bulk restore does; its failures."""
-    script = (Path(gitguard_package.__file__).parent / "remote" / "perl" / "apply.pl")
-    stdin = b"".join(b"%s\0%s\0%s\0" % step for step in steps)
-    out = subprocess.run(["perl", "-e", script.read_text(), stage, workers], input=stdin,
-                         cwd=docroot, capture_output=True, check=True).stdout
-    return sorted(out.split(b"\0")[:-1][::2])
-
-
-def test_copies_on_the_server_by_several_processes(tmp_path: Path) -> None:
-    """Shared content is copied inside the flat staging folder by one process or several:
-    the same files either way, the same failures named (a missing source, a staged name
-    that is a link, a name that is not a staging name: nothing is written through or
-    outside), the stage removed."""
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    results = []
-    for workers in ("1", "3"):
-        docroot = tmp_path / f"html{workers}"
-        stage = docroot / ".gitguard-restore.test"
-        stage.mkdir(parents=True)
-        for n in range(10):
-            (stage / f"a{n}").write_bytes(b"core %d\n" % n * (n + 1) * 1000)
-        (stage / "ee").symlink_to(outside / "target")
-        copies = [(b"copies/d%d/c%d" % (j % 5, j), b"%x" % (0x1000 + j), b"a%d" % (j % 10))
-                  for j in range(200)]
-        copies += [(b"copies/missing", b"f00", b"bb"), (b"evil", b"ee", b"a1"),
-                   (b"sneaky", b"../../x", b"a1")]
-        steps = [(b"K", path, name + b" " + source) for path, name, source in copies]
-        steps += [(b"D", b"copies", b"755 -1 -1"),
-                  *((b"D", b"copies/d%d" % d, b"755 -1 -1") for d in range(5)),
-                  *((b"M", path, b"640 -1 -1 " + name) for path, name, _ in copies),
-                  (b"D", b"src", b"755 -1 -1"),
-                  *((b"M", b"src/a%d" % n, b"644 -1 -1 a%d" % n) for n in range(10))]
-        failed = _apply_script(docroot, stage.name, steps, workers)
-        assert set(failed) == {b"copies/missing", b"evil", b"sneaky"}, failed
-        assert not stage.exists() and not any(outside.iterdir())
-        state = server_state(docroot)
-        assert state[b"copies/d3/c13"][:3] == ("file", 0o640, b"core 3\n" * 4000)
-        assert state[b"evil"][0] == "link"  # the staged link itself, moved in as a link
-        assert len({(docroot / os.fsdecode(p)).stat().st_ino for p in state
-                    if p.startswith(b"copies/d")}) == 200 + 5  # separate files
-        results.append(state)
-    assert results[0] == results[1]
 
 
 def test_dry_run_and_unconfirmed_restore_change_nothing(local_site: Site) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gitguard.errors import ScanError
 from gitguard.model import Entry, Kind
 from gitguard.policy import PathSet
 from gitguard.remote.ssh import _delta, _parse
@@ -36,9 +39,35 @@ def test_parse_reads_every_field_and_skips_what_it_must() -> None:
         Entry("wp-content", Kind.DIR, 0o755, 33, 33, 0, MTIME, CTIME),
         Entry("home", Kind.SYMLINK, 0o777, 33, 33, 0, MTIME, CTIME, "index.php"),
         Entry("to-nowhere", Kind.SYMLINK, 0o777, 33, 33, 0, MTIME, CTIME, "L"),
+        Entry("sock", Kind.SPECIAL, 0o644, 33, 33, 0, MTIME, CTIME),
         Entry("caf\udce9.php", Kind.FILE, 0o644, 33, 33, 3, MTIME, 1700000001500000000),
     ]
     assert _parse(fields(b""), PathSet(())) == []
+
+
+def test_fifos_and_devices_are_listed_with_no_size() -> None:
+    listing = b"".join(record(name, kind=name[:1], size=b"99") for name in (b"p", b"c", b"b"))
+    assert {(e.kind, e.size) for e in _parse(fields(listing), PathSet(()))} == {
+        (Kind.SPECIAL, 0)}
+
+
+@pytest.mark.parametrize("raw", [b"../etc", b"a/../../x", b"", b"a//b", b"/etc/passwd", b"a/.",
+                                 b"a/./b", b"..", b".", b"a/", b"x" * 70000])
+def test_a_path_a_listing_must_not_hold_is_refused(raw: bytes) -> None:
+    with pytest.raises(ScanError, match="not a path or kind"):
+        _parse(fields(record(b"index.php") + record(raw)), PathSet(()))
+
+
+def test_a_path_not_below_the_docroot_is_refused() -> None:
+    listing = record(b"x").replace(b"./x", b"/x")
+    with pytest.raises(ScanError, match="not a path or kind"):
+        _parse(fields(listing), PathSet(()))
+
+
+@pytest.mark.parametrize("change", [{"mode": b"999"}, {"size": b"-"}, {"kind": b"?"}])
+def test_a_record_that_does_not_parse_is_a_scan_error(change: dict[str, bytes]) -> None:
+    with pytest.raises(ScanError):
+        _parse(fields(record(b"a.php", **change)), PathSet(()))
 
 
 def test_delta_holds_only_what_changed() -> None:

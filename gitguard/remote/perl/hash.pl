@@ -6,17 +6,22 @@
 use strict;
 use warnings;
 use Digest::SHA;
+use Fcntl qw(O_RDONLY O_NOFOLLOW O_NONBLOCK S_ISREG);
 local $/ = "\0";
 my $workers = ($ARGV[0] // 1) =~ /\A[0-9]+\z/ ? $ARGV[0] : 1;
 $workers = 4 if $workers > 4;    # a web server still serving: never all of a big one's cores
 my @paths = <STDIN>;
 chomp @paths;
 
+# Opened without following a link and without blocking (a path swapped for a FIFO must not
+# hang the run), then proved by fstat to be the regular file lstat saw.
 sub blob_id {
     my ($path) = @_;
-    my @st = lstat("./$path");
+    my @seen = lstat("./$path");
     my $fh;
-    return "-" if !@st || !-f _ || !open($fh, "<", "./$path");
+    return "-" if !@seen || !-f _ || !sysopen($fh, "./$path", O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    my @st = stat($fh);
+    return "-" unless @st && S_ISREG($st[2]) && $st[0] == $seen[0] && $st[1] == $seen[1];
     my $sha = Digest::SHA->new(1);
     $sha->add("blob $st[7]\0");
     binmode($fh);
