@@ -19,7 +19,7 @@ from pathlib import Path
 from gitguard.config import Config, Person
 from gitguard.errors import CriticalError, TrustError, UsageError
 from gitguard.model import Baseline, Reason, Signer
-from gitguard.store.repo import APPROVED, APPROVED_SEEN, SiteRepo
+from gitguard.store.repo import APPROVED, APPROVED_SEEN, JOURNAL, SiteRepo
 
 
 def key_fingerprint(public_key: str) -> str:
@@ -160,7 +160,8 @@ def signing_args(config: Config, repo: SiteRepo, key: SigningKey) -> list[str]:
     return [*_git_trust_args(config, repo), "-c", f"user.signingKey={key.signing_key}"]
 
 
-CRITICAL_PROBLEMS = frozenset({"approved_unverified", "approved_rewritten"})
+CRITICAL_PROBLEMS = frozenset({"approved_unverified", "approved_rewritten",
+                               "journal_rewritten"})
 
 
 @dataclass(frozen=True)
@@ -177,14 +178,17 @@ class BaselineCheck:
 
 
 def check_baseline(config: Config, repo: SiteRepo) -> BaselineCheck:
-    """Verify the approved tip and its descent from the last tip seen; fail closed.
+    """Verify the approved tip, its descent from the last tip seen, from the approval the
+    journal last recorded, and from what the off-site copies hold; fail closed.
 
-    When the tip fails, the last verified tip gitguard saw still serves as the comparison
-    baseline (so the damage shows), but the problem is critical and restore refuses.
+    When the tip fails, the newest verified approval on record still serves as the
+    comparison baseline (so the damage shows), but the problem is critical and restore
+    refuses.
     """
     tip = repo.git.rev(APPROVED)
     seen = repo.git.rev(APPROVED_SEEN)
-    if tip is None and seen is None:
+    anchor = repo.approved_anchor()
+    if tip is None and seen is None and anchor is None:
         return BaselineCheck(None, (Reason("no_baseline"),))
     problems: list[Reason] = []
     if tip is None:
@@ -193,22 +197,51 @@ def check_baseline(config: Config, repo: SiteRepo) -> BaselineCheck:
         verdict = check_commit(config, repo, tip)
         if not verdict.ok:
             problems.append(Reason("approved_unverified", f"{tip[:12]}: {verdict.reason}"))
-        if seen is not None and seen != tip and not _descends(repo, seen, tip):
+        if seen is not None and seen != tip and not repo.descends(seen, tip):
             problems.append(Reason("approved_rewritten", tip[:12]))
+        problems += _against_records(config, repo, tip, anchor)
         if not problems and verdict.signer is not None:
             repo.git.run(["update-ref", "-m", "gitguard: approved tip verified",
                           APPROVED_SEEN, tip])
             return BaselineCheck(baseline(config, repo, tip, verdict.signer), ())
-    fallback = check_commit(config, repo, seen) if seen is not None else None
-    if fallback is not None and fallback.signer is not None:
-        return BaselineCheck(baseline(config, repo, fallback.commit, fallback.signer),
-                             tuple(problems))
+    for candidate in dict.fromkeys(c for c in (anchor and anchor[0], seen) if c):
+        fallback = check_commit(config, repo, candidate)
+        if fallback.signer is not None:
+            return BaselineCheck(baseline(config, repo, fallback.commit, fallback.signer),
+                                 tuple(problems))
     return BaselineCheck(None, tuple(problems))
 
 
-def _descends(repo: SiteRepo, ancestor: str, commit: str) -> bool:
-    """Whether `ancestor` is in the history of `commit`."""
-    return repo.git.ok(["merge-base", "--is-ancestor", ancestor, commit])
+def _against_records(config: Config, repo: SiteRepo, tip: str,
+                     anchor: tuple[str, int] | None) -> list[Reason]:
+    """Whether the approved tip is behind what the journal recorded, or behind what an
+    off-site copy holds, or the journal behind its off-site copy: a rollback of `approved`
+    together with APPROVED_SEEN, or of the journal itself."""
+    problems = []
+    if anchor is not None:
+        commit, count = anchor
+        if not repo.descends(commit, tip) or repo.approval_count(tip) < count:
+            problems.append(Reason("approved_rewritten", f"{tip[:12]} (the journal recorded "
+                                   f"{commit[:12]}, approval {count})"))
+    journal = repo.git.rev(JOURNAL)
+    for url in _remotes(config, repo):
+        heads = repo.remote_heads(url) or {}
+        theirs = heads.get(APPROVED)
+        if theirs is not None and not repo.descends(theirs, tip):
+            problems.append(Reason("approved_rewritten", f"{tip[:12]} (the off-site copy "
+                                   f"{url} holds {theirs[:12]})"))
+        theirs = heads.get(JOURNAL)
+        if theirs is not None and (journal is None or not repo.descends(theirs, journal)):
+            problems.append(Reason("journal_rewritten", f"{url} holds {theirs[:12]}"))
+    return problems
+
+
+def _remotes(config: Config, repo: SiteRepo) -> tuple[str, ...]:
+    """The off-site copies of the site whose repository this is."""
+    for site in config.sites.values():
+        if config.repo_path(site) == repo.path:
+            return site.remotes
+    return ()
 
 
 def trusted_baseline(config: Config, repo: SiteRepo, doing: str) -> Baseline:

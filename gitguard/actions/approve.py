@@ -7,7 +7,7 @@ from pathlib import Path
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import TrustError, UsageError
-from gitguard.model import Change
+from gitguard.model import Change, Kind
 from gitguard.policy import PathSet, Policy
 from gitguard.store.objects import move_ref
 from gitguard.store.repo import APPROVED, APPROVED_SEEN, SNAPSHOTS, SiteRepo
@@ -74,10 +74,10 @@ def approve(config: Config, site: Site, message: str, key: Path | None = None,
 
 def _merge(before: TreeState, chosen: TreeState, wanted: PathSet) -> TreeState:
     """The previous approved state with only the wanted paths taken from the snapshot."""
-    files = {p: v for p, v in before.files.items() if not wanted.match(p)}
-    files.update({p: v for p, v in chosen.files.items() if wanted.match(p)})
-    metas = {p: v for p, v in before.meta.items() if not wanted.match(p)}
-    metas.update({p: v for p, v in chosen.meta.items() if wanted.match(p)})
+    files = {p: v for p, v in before.files.items() if not wanted.match(p, False)}
+    files.update({p: v for p, v in chosen.files.items() if wanted.match(p, False)})
+    metas = {p: v for p, v in before.meta.items() if not wanted.match(p, v.kind is Kind.DIR)}
+    metas.update({p: v for p, v in chosen.meta.items() if wanted.match(p, v.kind is Kind.DIR)})
     # A new file's folders come along, so the tree stays consistent.
     for path in list(files):
         parts = path.split("/")

@@ -29,7 +29,9 @@ def history(config: Config, site: Site) -> dict[str, Any]:
                           "role": verdict.signer.role if verdict.signer else None})
     runs = [{"action": r.action, "started": r.started.isoformat(), "status": r.status,
              "summary": r.summary} for r in repo.journal_records()]
+    anchor = repo.approved_anchor()
     return {"site": site.name, "snapshots": _commits(repo, SNAPSHOTS), "approvals": approvals,
+            "recorded": {"approved": anchor[0], "approvals": anchor[1]} if anchor else None,
             "runs": runs}
 
 
@@ -41,6 +43,9 @@ def render(data: dict[str, Any]) -> str:
     for a in data["approvals"]:
         who = f"{a['signer']} ({a['role']})" if a["verified"] else f"NOT VERIFIED: {a['reason']}"
         lines.append(f"  {a['commit'][:12]}  {a['date']}  {who}  {a['subject']}")
+    if data["recorded"]:
+        lines.append(f"  (the journal records approval {data['recorded']['approvals']}, "
+                     f"{data['recorded']['approved'][:12]}, as the newest seen)")
     lines += ["", "runs:"]
     lines += [f"  {r['started']}  {r['action']:8} {r['status']:8} {r['summary']}"
               for r in data["runs"]]

@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 import zlib
+from binascii import unhexlify
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,7 @@ _COMPRESSED_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"PK\x03\x04
                      b"ID3", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x1cftyp",
                      b"\x00\x00\x00 ftyp")
 _IN_FLIGHT = 64 << 20
+STREAM_ABOVE = 8 << 20  # larger blobs are written as they arrive, never held whole
 
 
 def deflate_level(data: bytes) -> int:
@@ -57,11 +59,62 @@ class BlobWriter:
         self.bytes = 0
 
     def add(self, size: int, chunks: Iterable[bytes]) -> str:
-        """Write a blob of exactly `size` bytes given as chunks; return its object id."""
-        data = b"".join(chunks)
-        if len(data) != size:
-            raise StoreError(f"blob announced as {size} bytes had {len(data)}")
-        return self.add_bytes(data)
+        """Write a blob of exactly `size` bytes given as chunks; return its object id.
+
+        A large blob is deflated chunk by chunk into its object file as it arrives, so
+        memory never grows with a file's size; a small one goes to the thread pool."""
+        if size > STREAM_ABOVE:
+            return self._stream(size, chunks)
+        parts = []
+        seen = 0
+        for chunk in chunks:
+            seen += len(chunk)
+            if seen > size:
+                break  # a source that sends more than it announced is not read to its end
+            parts.append(chunk)
+        if seen != size:
+            raise StoreError(f"blob announced as {size} bytes had "
+                             f"{'more' if seen > size else seen}")
+        return self.add_bytes(b"".join(parts))
+
+    def _stream(self, size: int, chunks: Iterable[bytes]) -> str:
+        """Write a large blob as git's loose object without holding it: its id, whose
+        header needs only the size known up front, is hashed as the chunks pass."""
+        header = b"blob %d\0" % size
+        digest = hashlib.sha1(header)
+        seen = 0
+        fd, tmp = tempfile.mkstemp(dir=self._objects, prefix="tmp_obj_")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                packer = None
+                for chunk in chunks:
+                    if packer is None:
+                        packer = zlib.compressobj(deflate_level(chunk))
+                        out.write(packer.compress(header))
+                    seen += len(chunk)
+                    if seen > size:
+                        break
+                    digest.update(chunk)
+                    out.write(packer.compress(chunk))
+                if packer is not None:
+                    out.write(packer.flush())
+            if seen != size:
+                raise StoreError(f"blob announced as {size} bytes had "
+                                 f"{'more' if seen > size else seen}")
+            oid = digest.hexdigest()
+            path = self._objects / oid[:2] / oid[2:]
+            if path.exists():
+                Path(tmp).unlink()
+            else:
+                path.parent.mkdir(exist_ok=True)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.count += 1
+        self.bytes += size
+        return oid
 
     def add_bytes(self, data: bytes) -> str:
         """Write a blob held in memory; return its object id."""
@@ -178,20 +231,32 @@ class RepoBlobs:
             self._reader = BlobReader(self._git)
         return self._reader.read(oid)
 
-    def archive(self, rows: Iterable[tuple[str, str, str]]) -> Iterator[bytes]:
-        """A tar of these (git mode, object id, path) entries at their paths, made by
-        `git archive` from a temporary tree: no blob passes through Python one by one."""
-        tree = write_tree(self._git, rows, self._scratch)
-        proc = self._git.popen(["archive", "--format=tar", tree], stdout=subprocess.PIPE)
+    def batch(self, oids: Iterable[str]) -> Iterator[bytes]:
+        """These blobs as `git cat-file --batch` prints them ("<id> blob <size>\\n", the
+        bytes, "\\n"; "<id> missing\\n"), in chunks: no blob passes through Python whole."""
+        proc = self._git.popen(["cat-file", "--batch"], stdout=subprocess.PIPE)
         assert proc.stdout is not None and proc.stdin is not None
-        proc.stdin.close()
+        stdin = proc.stdin
+
+        def feed() -> None:
+            # a thread of its own: cat-file's answers fill the pipe while it is asked
+            try:
+                for oid in oids:
+                    stdin.write(oid.encode() + b"\n")
+                stdin.close()
+            except OSError:
+                pass  # the consumer gave up and closed the output
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
         try:
             while chunk := proc.stdout.read(1 << 20):
                 yield chunk
         finally:
             proc.stdout.close()
-            if proc.wait() != 0 and proc.stderr is not None:
-                raise StoreError("git archive failed: "
+            feeder.join()
+            if proc.wait() not in (0, -13) and proc.stderr is not None:  # -13: SIGPIPE
+                raise StoreError("git cat-file failed: "
                                  + proc.stderr.read().decode("utf-8", "replace").strip())
 
     def close(self) -> None:
@@ -242,6 +307,78 @@ def commit(git: Git, tree: str, parents: Iterable[str], message: str,
 def move_ref(git: Git, ref: str, new: str, old: str | None, reason: str) -> None:
     """Point ref at new only if it still points at old (compare-and-swap)."""
     git.run(["update-ref", "-m", reason, ref, new, old or ZERO])
+
+
+def tree_id(rows: Iterable[tuple[bytes, str | bytes, bytes]]) -> str:
+    """The id git gives the tree that holds these (git mode, blob id in hex, raw path)
+    entries, given in git's order (by path bytes), computed here: what a cache or git's own
+    listing says can be held against a commit. Entries out of order give another id."""
+    stack: list[tuple[bytes, list[bytes]]] = [(b"", [])]  # open folders, as "a/b/"
+    folder, entries = stack[0]
+    for mode, oid, path in rows:
+        cut = path.rfind(b"/") + 1
+        if path[:cut] != folder:
+            prefix = path[:cut]
+            while not prefix.startswith(stack[-1][0]):
+                _close_tree(stack)
+            if prefix != stack[-1][0]:
+                for part in prefix[len(stack[-1][0]):-1].split(b"/"):
+                    stack.append((stack[-1][0] + part + b"/", []))
+            folder, entries = stack[-1]
+        entries.append(mode + b" " + path[cut:] + b"\0" + unhexlify(oid))
+    while len(stack) > 1:
+        _close_tree(stack)
+    return _tree_digest(stack[0][1]).hexdigest()
+
+
+def _tree_digest(entries: list[bytes]) -> hashlib._Hash:
+    body = b"".join(entries)
+    return hashlib.sha1(b"tree %d\0" % len(body) + body)
+
+
+def _close_tree(stack: list[tuple[bytes, list[bytes]]]) -> None:
+    folder, entries = stack.pop()
+    name = folder[:-1].rpartition(b"/")[2]
+    stack[-1][1].append(b"40000 %s\0" % name + _tree_digest(entries).digest())
+
+
+def commit_tree(git: Git, commit: str) -> str:
+    """The tree id a commit names, read from the commit object only after its bytes are
+    checked against the commit's id (a rewritten object file names another tree)."""
+    data = git.run(["cat-file", "commit", commit])
+    if hashlib.sha1(b"commit %d\0" % len(data) + data).hexdigest() != commit:
+        raise StoreError(f"commit {commit[:12]} in {git.git_dir} does not match its id: "
+                         "the repository was tampered with")
+    head = data.split(b"\n", 1)[0].split(b" ")
+    if len(head) != 2 or head[0] != b"tree":
+        raise StoreError(f"commit {commit[:12]} in {git.git_dir} names no tree")
+    return head[1].decode()
+
+
+def verified_ls_tree(git: Git, commit: str) -> dict[str, tuple[str, str]]:
+    """Path -> (git mode, object id) of every blob and link of a commit's tree, with the
+    listing checked against the commit's id: a tampered object fails, never misleads."""
+    tree = commit_tree(git, commit)
+    out = git.run(["ls-tree", "-r", "-z", "--full-tree", tree])
+    records = out.split(b"\0")
+    records.pop()  # what follows the last NUL
+    # "100644 blob <40 hex>\t<path>": fixed places; anything else fails the id check
+    if tree_id((r[:6], r[12:52], r[53:]) for r in records) != tree \
+            or not all(r[6:12] == b" blob " and r[52:53] == b"\t" for r in records):
+        raise StoreError(f"the tree of commit {commit[:12]} in {git.git_dir} does not match "
+                         "its id: the repository was tampered with")
+    text = out.decode("utf-8", "surrogateescape").split("\0")
+    text.pop()
+    return {r[53:]: (r[:6], r[12:52]) for r in text}
+
+
+def verified_blob(git: Git, oid: str) -> bytes:
+    """A blob's bytes, checked against its id."""
+    data = git.run(["cat-file", "blob", oid])
+    if blob_id(data) != oid:
+        raise StoreError(f"blob {oid[:12]} in {git.git_dir} does not match its id: "
+                         "the repository was tampered with")
+    return data
 
 
 def ls_tree(git: Git, rev: str) -> Iterator[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import marshal
 import os
 import secrets
@@ -16,9 +17,20 @@ from typing import Any, Final
 
 from gitguard.clock import now
 from gitguard.errors import LockedError, StoreError
-from gitguard.model import RunRecord
+from gitguard.model import Kind, RunRecord
+from gitguard.store import meta
 from gitguard.store.git import Git
-from gitguard.store.objects import BlobReader, commit, ls_tree, move_ref
+from gitguard.store.objects import (
+    BlobReader,
+    commit,
+    commit_tree,
+    ls_tree,
+    move_ref,
+    tree_id,
+    verified_blob,
+)
+
+log = logging.getLogger(__name__)
 
 SNAPSHOTS = "refs/heads/snapshots"
 APPROVED = "refs/heads/approved"
@@ -26,10 +38,17 @@ JOURNAL = "refs/heads/journal"
 # The last approved tip gitguard saw verified: a rollback or rewrite of `approved` shows
 # up as a tip that does not descend from it.
 APPROVED_SEEN = "refs/gitguard/approved-seen"
+# In the journal's tree: "<commit> <count>", the newest approval gitguard saw verified and
+# how many approvals its history held. Each run carries it forward and never back, so moving
+# `approved` and APPROVED_SEEN back together still leaves the journal ahead of them.
+ANCHOR = "approved"
 CACHE_FILE = "scan-cache"
 LISTING_FILE = "listing"
 
 REPO_CONFIG = {
+    "core.repositoryformatversion": "0",
+    "core.filemode": "true",
+    "core.bare": "true",
     "core.protectNTFS": "false",  # Linux servers may have names that NTFS forbids
     "core.protectHFS": "false",
     "core.logAllRefUpdates": "always",  # reflogs of every ref, for auditors
@@ -37,6 +56,28 @@ REPO_CONFIG = {
     "gc.autoPackLimit": "200",
     "gpg.format": "ssh",
 }
+
+
+def _config_text(settings: Mapping[str, str]) -> bytes:
+    lines: list[str] = []
+    section = None
+    for key, value in settings.items():
+        head, _, name = key.partition(".")
+        if head != section:
+            lines.append(f"[{head}]")
+            section = head
+        lines.append(f"\t{name} = {value}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+# What init writes into the repository's config, byte for byte (git's own layout, so a
+# repository made by `git config` calls reads the same); open refuses any other.
+CONFIG_TEXT = _config_text(REPO_CONFIG)
+
+# info/attributes outranks every .gitattributes in a tree: no filter, line-ending or
+# encoding conversion, substitution or omission changes what `git archive` gives a restore.
+ATTRIBUTES_TEXT = (b"* -text !eol -ident !filter !working-tree-encoding -export-subst "
+                   b"-export-ignore\n")
 
 
 # What the last scan saw of a path, so an unchanged file is not read again: a plain tuple
@@ -51,6 +92,8 @@ MODE: Final = 4
 UID: Final = 5
 GID: Final = 6
 OID: Final = 7
+_FILE: Final = Kind.FILE.value
+_LINK: Final = Kind.SYMLINK.value
 
 
 class ScanCache:
@@ -80,22 +123,29 @@ class SiteRepo:
 
     @classmethod
     def create(cls, path: Path) -> SiteRepo:
-        """Create the bare repository if needed (idempotent)."""
+        """Create the bare repository if needed, and (re)write its config (idempotent)."""
         repo = cls(path)
         if not (path / "HEAD").exists():
-            path.mkdir(parents=True, exist_ok=True)
-            repo.git.run(["init", "--bare", "-q", "-b", "snapshots", str(path)])
-        for key, value in REPO_CONFIG.items():
-            repo.git.run(["config", key, value])
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
+            repo.git.run(["init", "--bare", "-q", "--template=", "-b", "snapshots", str(path)])
+        (path / "info").mkdir(exist_ok=True)
+        _write_atomic(path / "info" / "attributes", ATTRIBUTES_TEXT)
+        _write_atomic(path / "config", CONFIG_TEXT)
         repo.private.mkdir(exist_ok=True)
         return repo
 
     @classmethod
     def open(cls, path: Path) -> SiteRepo:
-        """Open an existing repository, or explain that `gitguard init` creates it."""
+        """Open an existing repository, or explain that `gitguard init` creates it; refuse
+        one whose config, attributes or hooks are not what init wrote."""
         if not (path / "HEAD").is_file():
             raise StoreError(f"no site repository at {path}: run 'gitguard init' first")
+        _check_layout(path)
         repo = cls(path)
+        repo.git.guard = lambda: _check_layout(path)
         repo.private.mkdir(exist_ok=True)
         return repo
 
@@ -125,7 +175,8 @@ class SiteRepo:
 
     def load_cache(self, tip: str | None = None) -> ScanCache:
         """The stat cache, if it describes the newest snapshot (`tip`, when the caller has
-        looked it up already); else an empty one."""
+        looked it up already) and holds exactly what that snapshot's tree holds; else an
+        empty one."""
         tip = tip or self.git.rev(SNAPSHOTS)
         if tip is not None and self._cache is not None and self._cache.commit == tip:
             return self._cache  # a restore asks four times: evidence, plan, after, proof
@@ -135,10 +186,20 @@ class SiteRepo:
             data = marshal.loads((self.private / CACHE_FILE).read_bytes())
             if tip is None or data.get("commit") != tip or data.get("version") != 4:
                 raise ValueError("stale")
-            self._cache = ScanCache(tip, dict(zip(data["paths"], data["stats"], strict=True)),
-                                    data["meta"])
-            return self._cache
-        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            cache = ScanCache(tip, dict(zip(data["paths"], data["stats"], strict=True)),
+                              data["meta"])
+            # a state read from git in this process tells fastest (a restore has the
+            # approved one); imported here because the tree module builds on this one
+            from gitguard.store.tree import cache_agrees
+
+            agrees = cache_agrees(self.git, cache)
+            if not (_holds(self.git, cache) if agrees is None else agrees):
+                log.warning("%s: the scan cache does not match snapshot %s; ignoring it",
+                            self.path, tip[:12])
+                raise ValueError("forged")
+            self._cache = cache
+            return cache
+        except (OSError, ValueError, KeyError, TypeError, EOFError, IndexError):
             return ScanCache(None, {}, None)
 
     def save_cache(self, cache: ScanCache) -> None:
@@ -205,8 +266,8 @@ class SiteRepo:
                 # read-tree + the new rows: the journal's size never costs Python time
                 if parent:
                     self.git.run(["read-tree", parent], env=env)
-                self.git.run(["update-index", "--add", "-z", "--index-info"], input=rows,
-                             env=env)
+                self.git.run(["update-index", "--add", "-z", "--index-info"],
+                             input=rows + self._anchor_row(parent), env=env)
                 tree = self.git.text(["write-tree"], env=env)
             finally:
                 index.unlink(missing_ok=True)
@@ -225,6 +286,52 @@ class SiteRepo:
         return self.journal_append(RunRecord(action=action, site=site, started=started,
                                              finished=now(), status=status, summary=summary,
                                              details=details or {}), files)
+
+    def _anchor_row(self, parent: str | None) -> bytes:
+        """The update-index row that records the newest approval seen in the journal, when
+        it moved forward since the journal commit `parent`; the record never moves back."""
+        seen = self.git.rev(APPROVED_SEEN)
+        if seen is None:
+            return b""
+        recorded = self.approved_anchor(parent) if parent else None
+        if recorded is not None and (recorded[0] == seen or not self.descends(recorded[0], seen)):
+            return b""
+        count = self.approval_count(seen)
+        oid = self.git.text(["hash-object", "-w", "--stdin"], input=f"{seen} {count}\n".encode())
+        return f"100644 {oid}\t{ANCHOR}\0".encode()
+
+    def approved_anchor(self, journal: str | None = None) -> tuple[str, int] | None:
+        """What the journal (its tip, or the journal commit given) records as the newest
+        approved commit gitguard saw, with the number of approvals in its history."""
+        rev = journal or self.git.rev(JOURNAL)
+        if rev is None:
+            return None
+        fields = self.git.run(["cat-file", "blob", f"{rev}:{ANCHOR}"], check=False).split()
+        try:
+            return fields[0].decode(), int(fields[1])
+        except (IndexError, ValueError):
+            return None
+
+    def approval_count(self, commit: str) -> int:
+        """How many commits the approved history up to `commit` holds."""
+        return int(self.git.text(["rev-list", "--count", commit]))
+
+    def descends(self, ancestor: str, commit: str) -> bool:
+        """Whether `ancestor` is in the history of `commit` (False when either is missing)."""
+        try:
+            return self.git.ok(["merge-base", "--is-ancestor", ancestor, commit])
+        except StoreError:
+            return False
+
+    def remote_heads(self, url: str) -> dict[str, str] | None:
+        """The approved and journal tips an off-site copy holds; None when it cannot be
+        reached (the push reports that)."""
+        try:
+            out = self.git.text(["ls-remote", url, APPROVED, JOURNAL])
+        except StoreError as exc:
+            log.warning("%s: cannot read the off-site copy %s: %s", self.path, url, exc)
+            return None
+        return {ref: oid for oid, _, ref in (line.partition("\t") for line in out.splitlines())}
 
     def journal_records(self, since: datetime | None = None,
                         until: datetime | None = None) -> list[RunRecord]:
@@ -270,3 +377,68 @@ class SiteRepo:
         """A file kept in the journal's tree (a report), or None."""
         out = self.git.run(["cat-file", "blob", f"{JOURNAL}:{path}"], check=False)
         return out or None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _check_layout(path: Path) -> None:
+    """Refuse a repository that someone changed so that git would run their code or read
+    other objects or history: only init's config and attributes, no hooks, no redirects."""
+    def content(name: str) -> bytes | None:
+        try:
+            return (path / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path / name}: {exc.strerror}") from None
+
+    wrong = [name if found is not None else f"{name} (missing: made by an older gitguard?)"
+             for name, text in (("config", CONFIG_TEXT), ("info/attributes", ATTRIBUTES_TEXT))
+             if (found := content(name)) != text]
+    wrong += [name for name in ("commondir", "info/grafts", "objects/info/alternates")
+              if (path / name).exists()]
+    try:
+        wrong += [f"hooks/{hook}" for hook in sorted(os.listdir(path / "hooks"))
+                  if not hook.endswith(".sample")]
+    except FileNotFoundError:
+        pass
+    except OSError:
+        wrong.append("hooks")
+    if wrong:
+        raise StoreError(f"refusing to use {path}: {', '.join(wrong)} "
+                         f"{'is' if len(wrong) == 1 else 'are'} not what 'gitguard init' "
+                         "wrote (someone changed the repository: inspect it, remove what "
+                         "init does not write, then run 'gitguard init')")
+
+
+def _holds(git: Git, cache: ScanCache) -> bool:
+    """Whether the cache's paths, kinds, modes, owners and blobs are exactly its snapshot's
+    tree: the tree id they make, computed here, is the commit's, and their metadata lines
+    are its metadata file's. Only the stat columns stay unchecked; they decide what is read
+    again, never what a snapshot holds."""
+    if cache.commit is None or cache.meta_oid is None or not cache.entries:
+        return False
+    entries = cache.entries
+    # all names encoded in one call: their bytes, in the same order
+    raws = "\0".join(entries).encode("utf-8", "surrogateescape").split(b"\0")
+    pairs = sorted(zip(raws, entries.values(), strict=True))
+    codes = meta.KIND_CODES
+    rows = {raw: (s[MODE], s[UID], s[GID], codes[s[KIND]]) for raw, s in pairs}
+    # the metadata file's lines, its header aside (an older version's header reads the same)
+    stored = verified_blob(git, cache.meta_oid)
+    if stored.partition(b"\n")[2] != meta.encode_rows(rows).partition(b"\n")[2]:
+        return False
+    blobs: list[tuple[bytes, str | bytes, bytes]] = [
+        (b"120000" if s[KIND] == _LINK else b"100755" if s[MODE] & 0o100 else b"100644",
+         s[OID], raw if b".g" not in raw and b".G" not in raw
+         else meta.stored_raw(raw, s[KIND] == _LINK))
+        for raw, s in pairs
+        if s[OID] and (s[KIND] == _FILE or s[KIND] == _LINK)]  # folders, special files and
+    # files above the size limit have no blob
+    blobs.append((b"100644", cache.meta_oid, meta.META_PATH.encode()))
+    blobs.sort(key=lambda row: row[2])  # in place, and nearly sorted: fast
+    return tree_id(blobs) == commit_tree(git, cache.commit)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import marshal
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +10,18 @@ from gitguard.model import KIND_BY_VALUE, Change, Kind
 from gitguard.policy import Policy
 from gitguard.store import meta
 from gitguard.store.git import Git
-from gitguard.store.objects import BlobWriter, commit, ls_tree, write_tree
+from gitguard.store.objects import (
+    BlobWriter,
+    commit,
+    verified_blob,
+    verified_ls_tree,
+    write_tree,
+)
 from gitguard.store.repo import ScanCache, SiteRepo
+
+UNSTORABLE = meta.UNSTORABLE_DIR + "/"
+_FILE = Kind.FILE.value
+_LINK = Kind.SYMLINK.value
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,7 @@ class TreeState:
     """What a snapshot or approved commit says the docroot holds."""
 
     files: Mapping[str, tuple[str, str]]  # path -> (git mode, object id), files and links
-    meta: Mapping[str, meta.Meta]  # path -> mode, owner, kind; folders too
+    meta: Mapping[str, meta.Meta]  # path -> mode, owner, kind; folders and special files too
 
     def kind(self, path: str) -> Kind | None:
         """What the path is in this tree, or None when absent."""
@@ -33,63 +41,60 @@ class TreeState:
             return None
         return Kind.SYMLINK if entry[0] == "120000" else Kind.FILE
 
+    def unread(self, path: str) -> bool:
+        """Whether the path is a regular file whose content this tree does not hold (it was
+        above the size limit when the snapshot was taken)."""
+        return path not in self.files and self.kind(path) is Kind.FILE
+
 
 EMPTY = TreeState({}, {})
 
 
-MEMO_KEEP = 8
 # Parsed states this process already built, by (repository, commit): a restore looks at the
 # approved tree and the evidence several times, and a 30,000-path state costs 0.1 s to build.
+# Nothing is kept on disk: whoever can write the data dir could rewrite it, and a state
+# read back from there would decide what a signed commit holds.
 _STATES: dict[tuple[Path, str], TreeState] = {}
 STATES_KEEP = 4
+# The metadata file of the kept states read from git: the next snapshot's state is then
+# that state patched with what `git diff-tree` and the changed metadata lines say.
+_RAW_META: dict[tuple[Path, str], bytes] = {}
 
 
 def _known(git: Git, commit: str) -> TreeState | None:
     return _STATES.get((git.git_dir, commit))
 
 
-def _keep(git: Git, commit: str, state: TreeState) -> TreeState:
+def _keep(git: Git, commit: str, state: TreeState, raw_meta: bytes | None = None) -> TreeState:
     _STATES[(git.git_dir, commit)] = state
+    if raw_meta is not None:
+        _RAW_META[(git.git_dir, commit)] = raw_meta
     while len(_STATES) > STATES_KEEP:
+        _RAW_META.pop(next(iter(_STATES)), None)
         del _STATES[next(iter(_STATES))]
     return state
 
 
 def read_state(git: Git, rev: str | None) -> TreeState:
-    """Load a commit's tree and metadata (EMPTY for None).
-
-    Trees never change, so the parsed form of the last few is kept in the repository's
-    private folder: the audit of a 30,000-file site then reads two small files, not git.
-    """
+    """Load a commit's tree and metadata from git (EMPTY for None), every object checked
+    against its id: a tampered repository raises StoreError, it never misleads."""
     if rev is None:
         return EMPTY
     commit = git.rev(rev) or rev
     known = _known(git, commit)
     if known is not None:
         return known
-    memo = git.git_dir / "gitguard" / "trees" / f"{commit}.state"
-    try:
-        files, rows = marshal.loads(memo.read_bytes())
-        return _keep(git, commit, TreeState(files, {p: meta.Meta(m, u, g, KIND_BY_VALUE[k])
-                                                    for p, (m, u, g, k) in rows.items()}))
-    except (OSError, ValueError, EOFError, TypeError, KeyError):
-        pass
-    files = {}
-    meta_oid = None
-    for mode, oid, path in ls_tree(git, commit):
-        if path == meta.META_PATH:
-            meta_oid = oid
-        else:
-            files[path] = (mode, oid)
-    metas = meta.decode(git.run(["cat-file", "blob", meta_oid])) if meta_oid else {}
-    _remember(memo, files, metas)
-    return _keep(git, commit, TreeState(files, metas))
+    stored = verified_ls_tree(git, commit)
+    meta_entry = stored.pop(meta.META_PATH, None)
+    files = {meta.real_path(path) if path.startswith(UNSTORABLE) else path: entry
+             for path, entry in stored.items()}
+    raw = verified_blob(git, meta_entry[1]) if meta_entry else b""
+    return _keep(git, commit, TreeState(files, meta.decode(raw)), raw)
 
 
 def remember_state(git: Git, commit: str, state: TreeState) -> None:
-    """Keep a state gitguard just committed, so its next reader need not parse the tree."""
-    _remember(git.git_dir / "gitguard" / "trees" / f"{commit}.state", dict(state.files),
-              state.meta)
+    """Keep a state gitguard just committed, so this process need not parse its tree."""
+    _keep(git, commit, state)
 
 
 def state_of_cache(cache: ScanCache, paths: Iterable[str] | None = None) -> TreeState:
@@ -104,17 +109,21 @@ def state_of_cache(cache: ScanCache, paths: Iterable[str] | None = None) -> Tree
         metas[path] = meta.Meta(mode, uid, gid, kind)
         if kind is Kind.SYMLINK:
             files[path] = ("120000", oid)
-        elif kind is Kind.FILE:
+        elif kind is Kind.FILE and oid:  # no blob: above the size limit
             files[path] = ("100755" if mode & 0o100 else "100644", oid)
     return TreeState(files, metas)
 
 
 def snapshot_state(repo: SiteRepo, commit: str, paths: Iterable[str] | None = None) -> TreeState:
-    """A snapshot's state: from the scan cache when it describes that snapshot (the newest,
-    just taken), else from git. With `paths`, a state that holds only those paths."""
+    """A snapshot's state: a state this process read from git patched with the difference
+    git shows, or from the scan cache when it describes that snapshot (checked against
+    git), else read from git. With `paths`, it may hold only those paths."""
     known = _known(repo.git, commit)
     if known is not None:
         return known
+    for key in reversed(_STATES):
+        if key[0] == repo.git.git_dir and key in _RAW_META:
+            return _patched(repo.git, key[1], commit)
     cache = repo.load_cache(commit)  # valid only when it describes `commit`
     if cache.valid:
         if paths is not None:
@@ -123,19 +132,64 @@ def snapshot_state(repo: SiteRepo, commit: str, paths: Iterable[str] | None = No
     return read_state(repo.git, commit)
 
 
-def _remember(memo: Path, files: dict[str, tuple[str, str]],
-              metas: Mapping[str, meta.Meta]) -> None:
-    rows = {p: (m.mode, m.uid, m.gid, str(m.kind)) for p, m in metas.items()}
-    try:
-        memo.parent.mkdir(exist_ok=True)
-        tmp = memo.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(marshal.dumps((files, rows)))
-        os.replace(tmp, memo)
-        kept = sorted(memo.parent.glob("*.state"), key=lambda f: f.stat().st_mtime)
-        for old in kept[:-MEMO_KEEP]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a memo is only a shortcut
+def cache_agrees(git: Git, cache: ScanCache) -> bool | None:
+    """Whether the scan cache holds what its snapshot's tree holds, told from a state this
+    process read from git and the difference git shows (far cheaper than hashing the
+    cache's tree); None when no such state is at hand."""
+    base = next((key[1] for key in reversed(_STATES)
+                 if key[0] == git.git_dir and key in _RAW_META), None)
+    if base is None or cache.commit is None:
+        return None
+    state = _known(git, cache.commit) or _patched(git, base, cache.commit)
+    get_file, get_meta = state.files.get, state.meta.get
+    blobs = 0
+    for path, (kind, _size, _mtime, _ctime, mode, uid, gid, oid) in cache.entries.items():
+        # Kind is a StrEnum: a Meta equals the plain tuple of its values
+        if get_meta(path) != (mode, uid, gid, kind):
+            return False
+        if oid and kind in (_FILE, _LINK):
+            blobs += 1
+            git_mode = "120000" if kind == _LINK else "100755" if mode & 0o100 else "100644"
+            if get_file(path) != (git_mode, oid):
+                return False
+    return len(state.meta) == len(cache.entries) and len(state.files) == blobs
+
+
+def _patched(git: Git, base_commit: str, commit: str) -> TreeState:
+    """The state of `commit` from the kept state of `base_commit` and what differs between
+    their trees: a few changed paths cost a few lines, not a 30,000-path tree."""
+    base = _STATES[(git.git_dir, base_commit)]
+    files = dict(base.files)
+    raw = _RAW_META[(git.git_dir, base_commit)]
+    metas: Mapping[str, meta.Meta] = base.meta
+    out = git.run(["diff-tree", "-r", "-z", "--no-renames", base_commit, commit]).split(b"\0")
+    for head, name in zip(out[0:-1:2], out[1::2], strict=True):
+        # ":<old mode> <new mode> <old id> <new id> <status>", then the path
+        _old_mode, mode, _old_oid, oid, status = head[1:].decode().split(" ")
+        path = name.decode("utf-8", "surrogateescape")
+        if path == meta.META_PATH:
+            new_raw = git.run(["cat-file", "blob", oid]) if status != "D" else b""
+            metas = _patched_meta(base.meta, raw, new_raw)
+            raw = new_raw
+        elif status == "D":
+            files.pop(meta.real_path(path), None)
+        else:
+            files[meta.real_path(path)] = (mode, oid)
+    return _keep(git, commit, TreeState(files, metas), raw)
+
+
+def _patched_meta(base: Mapping[str, meta.Meta], raw: bytes, new_raw: bytes
+                  ) -> dict[str, meta.Meta]:
+    """The metadata of `new_raw` from that of `raw` (decoded as `base`): only the lines
+    that differ are decoded."""
+    old_lines = set(raw.split(b"\n"))
+    new_lines = new_raw.split(b"\n")
+    new_set = set(new_lines)
+    metas = dict(base)
+    for path in meta.decode(b"\n".join(line for line in old_lines if line not in new_set)):
+        metas.pop(path, None)
+    metas.update(meta.decode(b"\n".join(line for line in new_lines if line not in old_lines)))
+    return metas
 
 
 def commit_state(repo: SiteRepo, state: TreeState, parents: list[str], message: str,
@@ -143,7 +197,8 @@ def commit_state(repo: SiteRepo, state: TreeState, parents: list[str], message: 
     """Write a TreeState as a commit (signed when sign_with is given); return its id."""
     with BlobWriter(repo.git) as writer:
         meta_oid = writer.add_bytes(meta.encode(state.meta))
-    rows = [(mode, oid, path) for path, (mode, oid) in state.files.items()]
+    rows = [(mode, oid, meta.stored_name(path, mode == "120000"))
+            for path, (mode, oid) in state.files.items()]
     rows.append(("100644", meta_oid, meta.META_PATH))
     tree = write_tree(repo.git, rows, repo.tmp("tree-index"))
     new = commit(repo.git, tree, parents, message, sign_with=sign_with or (), env=env)
@@ -161,9 +216,9 @@ def changed_paths(approved: TreeState, snapshot: TreeState, policy: Policy,
     """
     holding: dict[int, set[str]] = {}  # folders that hold files, per side, built on demand
     for path in sorted(_differing(approved, snapshot) if paths is None else paths):
-        if policy.excluded(path):
-            continue
         old_kind, new_kind = approved.kind(path), snapshot.kind(path)
+        if policy.excluded(path, Kind.DIR in (old_kind, new_kind)):
+            continue
         if old_kind is None and new_kind is None:
             continue
         if old_kind is None:
