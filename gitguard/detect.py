@@ -130,6 +130,12 @@ def _ext(name: str) -> str:
     return ext.lower() if dot and stem else ""
 
 
+def runs_as_script(path: str) -> bool:
+    """Whether the web server may run the file or read it as its configuration, by name."""
+    name = posixpath.basename(path).lower()
+    return name in _CONFIG_NAMES or _ext(name) in _SCRIPT_EXTS | _PHP_EXTS
+
+
 def _is_sitemap(name: str) -> bool:
     """Whether a file name is a sitemap's (sitemap.xml, post-sitemap2.xml)."""
     low = name.lower()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 
-from gitguard.detect import Side, critical_reasons
+from gitguard.detect import Side, critical_reasons, runs_as_script
 from gitguard.model import Change, Finding, Kind, Reason, Severity
 from gitguard.policy import Policy
+from gitguard.store import meta
 from gitguard.store.objects import BlobReader
 from gitguard.store.tree import TreeState, changed_paths
 
@@ -14,6 +15,9 @@ DIFF_LINES = 120
 TEXT_LIMIT = 2 << 20
 UNAPPROVED = Reason("unapproved_change")
 ALLOWED_NEW = Reason("allowed_new")
+SPECIAL_FILE = Reason("special_file")
+NOT_BACKED_UP = Reason("not_backed_up")
+_HIDING = frozenset((".git", ".gitmodules", meta.META_PATH, meta.UNSTORABLE_DIR))
 
 
 def _side(state: TreeState, path: str, reader: BlobReader,
@@ -33,6 +37,20 @@ def _side(state: TreeState, path: str, reader: BlobReader,
         return Side(kind=kind, mode=mode, data=None,
                     target=data.decode("utf-8", "surrogateescape"))
     return Side(kind=kind, mode=mode, data=data, target=None)
+
+
+def _notes(path: str, state: TreeState, new: Side) -> list[Reason]:
+    """What makes the path itself notable, beside its change: a name git cannot hold (kept
+    escaped in the snapshot), a FIFO, socket or device, a file too big to back up."""
+    notes = []
+    if not meta.storable(path, new.kind is Kind.SYMLINK):
+        part = next((p for p in path.split("/") if p.lower() in _HIDING), "")
+        notes.append(Reason("unstorable_path", part))
+    if new.kind is Kind.SPECIAL:
+        notes.append(SPECIAL_FILE)
+    elif state.unread(path):
+        notes.append(NOT_BACKED_UP)
+    return notes
 
 
 def _text(data: bytes | None) -> list[str] | None:
@@ -64,14 +82,18 @@ def findings(approved: TreeState, snapshot: TreeState, policy: Policy,
         old = _side(approved, path, reader, with_data=change is not Change.DELETED)
         new = _side(snapshot, path, reader)
         reasons = critical_reasons(path, change, old, new)
+        notes = _notes(path, snapshot, new) if new is not None else []
+        if notes and notes[0].code == "unstorable_path" and runs_as_script(path):
+            reasons = [*notes, *reasons]  # a script where most tools never look
         if reasons:
             severity = Severity.CRITICAL
+            reasons += [n for n in notes if n not in reasons]
         elif (change is Change.ADDED and new is not None and new.kind is Kind.FILE
-              and policy.allowed_new(path)):
+              and policy.allowed_new(path) and (not notes or notes == [NOT_BACKED_UP])):
             # allow_new covers only new files, and never one that detect calls critical.
-            severity, reasons = Severity.INFO, [ALLOWED_NEW]
+            severity, reasons = Severity.INFO, [ALLOWED_NEW, *notes]
         else:
-            severity, reasons = Severity.WARNING, [UNAPPROVED]
+            severity, reasons = Severity.WARNING, notes or [UNAPPROVED]
         old_meta, new_meta = approved.meta.get(path), snapshot.meta.get(path)
         old_file, new_file = approved.files.get(path), snapshot.files.get(path)
         result.append(Finding(

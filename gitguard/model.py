@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +27,8 @@ def path_str(raw: bytes) -> str:
 
 
 def printable(path: str) -> str:
-    """A path made safe for one line of human output (control bytes and bad UTF-8 escaped)."""
+    """A path made safe for one line of human output (control bytes and bad UTF-8 escaped,
+    and the characters that hide or reorder text: bidi overrides, zero-width, C1)."""
     out = []
     for ch in path:
         code = ord(ch)
@@ -34,6 +36,8 @@ def printable(path: str) -> str:
             out.append(f"\\x{code - 0xDC00:02x}")
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")
+        elif code > 0x7F and (code <= 0x9F or unicodedata.category(ch) in ("Cf", "Zl", "Zp")):
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     return "".join(out)
@@ -45,6 +49,7 @@ class Kind(StrEnum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
+    SPECIAL = "special"  # a FIFO, socket or device: git cannot hold it, the metadata can
 
 
 KIND_BY_VALUE = {kind.value: kind for kind in Kind}  # a dict lookup; Kind(value) is slow

@@ -16,7 +16,7 @@ from gitguard.store.tree import TreeState, changed_paths
 class Action(StrEnum):
     """One kind of step on the server."""
 
-    REMOVE = "remove"  # a file, a link, or a folder with everything in it (never followed)
+    REMOVE = "remove"  # a file, link, FIFO, socket, device, or a folder with all in it
     MKDIR = "mkdir"
     WRITE = "write"  # a regular file: temporary name in the same folder, then rename
     LINK = "link"  # a symlink: temporary name, then rename
@@ -43,11 +43,19 @@ class RestorePlan:
     links, then modes deepest first."""
 
     steps: tuple[Step, ...]
+    # New files too big to back up: never removed (no copy of them would be left), so the
+    # restore's check still finds them different.
+    left: tuple[str, ...] = ()
 
     @cached_property
     def paths(self) -> list[str]:
         """The paths the plan touches, once each (a restore asks four times)."""
         return sorted({s.path for s in self.steps})
+
+    @cached_property
+    def checked(self) -> list[str]:
+        """The paths a restore looks at again afterwards: those it touched and those it left."""
+        return sorted({*self.paths, *self.left})
 
 
 _OWNER_WX = stat.S_IWUSR | stat.S_IXUSR
@@ -60,8 +68,14 @@ def _depth(path: str) -> int:
 def make_plan(target: TreeState, current: TreeState, policy: Policy,
               graded: Iterable[Finding], only: PathSet | None = None) -> RestorePlan:
     """The steps that make `current` (the evidence snapshot) equal `target` on every path
-    audit flags; allowed new files, the folders that hold them, and excluded paths stay."""
-    kept = {f.path for f in graded if f.severity is Severity.INFO}
+    audit flags; allowed new files, new files too big to back up, the folders that hold
+    them, and excluded paths stay."""
+    allowed = {f.path for f in graded if f.severity is Severity.INFO}
+    left = {p for p, m in current.meta.items()
+            if m.kind is Kind.FILE and p not in current.files and target.kind(p) is None
+            and p not in allowed and not policy.excluded(p, False)
+            and (not only or only.match(p, False))}
+    kept = allowed | left
     kept_dirs = {"/".join(p.split("/")[:n]) for p in kept for n in range(1, p.count("/") + 1)}
     opens: list[Step] = []
     removes: list[Step] = []
@@ -69,7 +83,8 @@ def make_plan(target: TreeState, current: TreeState, policy: Policy,
     writes: list[Step] = []
     chmods: list[Step] = []
     for path, change in changed_paths(target, current, policy, folders=True):
-        if path in kept or (only and not only.match(path)):
+        if path in kept or (only and not only.match(
+                path, Kind.DIR in (target.kind(path), current.kind(path)))):
             continue
         old = current.files.get(path)
         before = old[1] if old else None
@@ -100,7 +115,7 @@ def make_plan(target: TreeState, current: TreeState, policy: Policy,
     removes.sort(key=lambda s: -_depth(s.path))
     mkdirs.sort(key=lambda s: _depth(s.path))
     chmods.sort(key=lambda s: -_depth(s.path))
-    return RestorePlan(tuple(opens + removes + mkdirs + writes + chmods))
+    return RestorePlan(tuple(opens + removes + mkdirs + writes + chmods), tuple(sorted(left)))
 
 
 def _below_any(path: str, folders: set[str]) -> bool:

@@ -8,14 +8,20 @@ from collections.abc import Sequence
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import GitguardError
-from gitguard.model import Kind
+from gitguard.model import Kind, printable
 from gitguard.policy import PathSet, Policy
 from gitguard.progress import progress
 from gitguard.remote import open_remote
 from gitguard.remote.base import Remote, Scan
 from gitguard.store.objects import existing
 from gitguard.store.repo import SNAPSHOTS, ScanCache, SiteRepo
-from gitguard.store.snapshot import SnapshotOutcome, commit_snapshot, files_to_read, nothing_changed
+from gitguard.store.snapshot import (
+    SnapshotOutcome,
+    commit_snapshot,
+    files_to_read,
+    nothing_changed,
+    too_big,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +73,7 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     """Scan (or look at `only`), read what changed, commit; the outcome, and whether the
     run turned out deep."""
     exclude = Policy.for_site(site).exclude
-    key = "\0".join((str(site.source), *exclude.patterns))
+    key = "\0".join((str(site.source), exclude.key))
     tip = repo.git.rev(SNAPSHOTS)
     # After a restore, the paths it wrote are read whatever their stat says: without ctime
     # (SFTP), a file written back in the second of the attack, at the same size, would
@@ -130,7 +136,12 @@ def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache, scan
               fresh: frozenset[str] = frozenset()) -> SnapshotOutcome:
     """Read what changed (or what the server cannot vouch for, and the `fresh` paths
     whatever their stat) and commit a snapshot."""
-    paths = files_to_read(cache, scan.entries, deep, fresh)
+    limit = site.max_file_size
+    paths = files_to_read(cache, scan.entries, deep, fresh, limit)
+    big = too_big(scan.entries, limit)
+    if big:
+        log.warning("%s: %d file(s) above max_file_size (%d bytes) listed but not backed up: "
+                    "%s", site.name, len(big), limit, ", ".join(printable(p) for p in big[:10]))
     known: dict[str, str] = {}
     if expect_known and paths:
         hashed = remote.hashes(paths)
@@ -141,7 +152,7 @@ def _snapshot(repo: SiteRepo, site: Site, remote: Remote, cache: ScanCache, scan
              "new or changed" if scan.removed is not None else "present", len(paths))
     with progress(f"{site.name}: backing up", len(paths)) as bar:
         return commit_snapshot(repo, cache, scan.entries, remote.read(paths), str(site.source),
-                               bar, known, scan.removed)
+                               bar, known, scan.removed, limit)
 
 
 def describe(outcome: SnapshotOutcome) -> str:

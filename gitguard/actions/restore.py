@@ -11,7 +11,7 @@ from gitguard.actions.mirror import mirror_locked
 from gitguard.actions.report import keep_and_send, repair_of
 from gitguard.clock import now
 from gitguard.config import Config, Site
-from gitguard.errors import SourceError, TrustError, UsageError
+from gitguard.errors import ScanError, SourceError, TrustError, UsageError
 from gitguard.model import Baseline, RestoredPath, RestoreResult, printable
 from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
@@ -41,11 +41,13 @@ def restore_target(config: Config, repo: SiteRepo, rev: str | None) -> Baseline:
 
 def describe_plan(plan: RestorePlan) -> str:
     """The plan as lines for a terminal (the dry run's output)."""
-    if not plan.steps:
+    if not plan.steps and not plan.left:
         return "nothing to do: the server already equals the approved tree"
-    return "\n".join(f"  {s.action.value:6} {printable(s.path)}"
-                     + (f" (mode {s.mode:04o})" if s.action is Action.CHMOD else "")
-                     for s in plan.steps)
+    return "\n".join([*(f"  {s.action.value:6} {printable(s.path)}"
+                       + (f" (mode {s.mode:04o})" if s.action is Action.CHMOD else "")
+                       for s in plan.steps),
+                      *(f"  keep   {printable(p)} (above max_file_size, not backed up: remove "
+                        "or approve it by hand)" for p in plan.left)])
 
 
 def restore(config: Config, site: Site, rev: str | None = None,
@@ -79,14 +81,21 @@ def restore(config: Config, site: Site, rev: str | None = None,
                 return None, plan
             with RepoBlobs(repo.git, repo.tmp("restore-index")) as blobs:
                 failures = remote.apply(plan.steps, blobs)
-            after = mirror_locked(repo, site, remote=remote, expect_known=True,
-                                  only=plan.paths).tip
-            assert after is not None
+            unseen: ScanError | None = None
+            try:
+                after = mirror_locked(repo, site, remote=remote, expect_known=True,
+                                      only=plan.checked).tip
+            except ScanError as exc:
+                # The server changed under the rescan: unproven, and the report says so.
+                after, unseen = None, exc
         finally:
             remote.close()
-        final = snapshot_state(repo, after, plan.paths)  # what verification looks at
-        still = [p for p, _ in changed_paths(wanted, final, policy, folders=True,
-                                             paths=plan.paths)]
+        if after is None:
+            still = list(plan.checked)
+        else:
+            final = snapshot_state(repo, after, plan.checked)  # what verification looks at
+            still = [p for p, _ in changed_paths(wanted, final, policy, folders=True,
+                                                 paths=plan.checked)]
         failed = {f.path for f in failures}
         done = tuple(RestoredPath(
             path=s.path, action=s.action.value, before=s.before,
@@ -108,6 +117,9 @@ def restore(config: Config, site: Site, rev: str | None = None,
                     {report.file_name(started): report.markdown.encode("utf-8")})
         if notify_configured(config):
             keep_and_send(config, repo, report, send=True)
+        if unseen is not None:
+            raise SourceError(f"{site.name}: the rescan after the restore failed, so it is not "
+                              f"verified (the repair report is kept; run verify): {unseen}")
         if failures:
             raise RestoreFailed(result, failures)
         return result, plan

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -11,13 +10,10 @@ from typing import TYPE_CHECKING, Protocol
 from gitguard.errors import ScanError
 from gitguard.model import Entry, printable
 from gitguard.policy import PathSet
-from gitguard.store.meta import META_PATH
 
 if TYPE_CHECKING:
     from gitguard.plan import Step
     from gitguard.store.objects import RepoBlobs
-
-log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
@@ -98,15 +94,10 @@ def temp_name() -> str:
     return f".gitguard-{secrets.token_hex(6)}.tmp"
 
 
-def skipped(path: str, exclude: PathSet) -> bool:
-    """Paths no snapshot can hold: excluded ones, git's own folders, the metadata file."""
-    if exclude.match(path):
-        return True
-    if path == META_PATH or (".git" in path.lower()
-                             and any(part.lower() == ".git" for part in path.split("/"))):
-        log.warning("skipping %s: git cannot store it in a snapshot", printable(path))
-        return True
-    return False
+def skipped(path: str, exclude: PathSet, is_dir: bool) -> bool:
+    """Paths a scan leaves out: the excluded ones. Everything else is listed, `.git` folders
+    and gitguard's reserved names too (the store keeps them under escaped names)."""
+    return exclude.match(path, is_dir)
 
 
 class FailureList:

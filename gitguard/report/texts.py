@@ -472,6 +472,19 @@ _MESSAGES: dict[str, dict[str, str]] = {
                                  "en": "change not covered by a signed approval"},
     "reason.allowed_new": {"id": "berkas baru yang diizinkan aturan allow_new",
                            "en": "new file allowed by an allow_new rule"},
+    "reason.unstorable_path": {
+        "id": "tersembunyi di bawah '{detail}', nama yang dilewati git dan kebanyakan pemindai "
+              "(disimpan dalam cadangan dengan nama tersandi)",
+        "en": "hidden under '{detail}', a name git and most scanners skip (kept in the backup "
+              "under an escaped name)"},
+    "reason.special_file": {
+        "id": "berkas khusus (FIFO, soket, atau perangkat) yang tidak disajikan website",
+        "en": "a FIFO, socket or device file, which a website does not serve"},
+    "reason.not_backed_up": {
+        "id": "lebih besar dari batas cadangan (max_file_size): tercatat, tetapi isinya tidak "
+              "dicadangkan",
+        "en": "larger than the backup limit (max_file_size): listed, but its content was not "
+              "backed up"},
     "reason.no_baseline": {"id": "belum ada keadaan acuan (baseline) yang disetujui",
                            "en": "no approved baseline yet"},
     "reason.approved_unverified": {
@@ -482,6 +495,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
               "terakhir yang tercatat (riwayat dimundurkan atau ditulis ulang)",
         "en": "approved was moved to {detail}, which does not descend from the last approved "
               "state gitguard saw (a rollback or rewrite)"},
+    "reason.journal_rewritten": {
+        "id": "jurnal pemeriksaan dimundurkan atau ditulis ulang: salinan luar situs {detail}, "
+              "yang tidak ada dalam riwayat jurnal di sini",
+        "en": "the journal of runs was rolled back or rewritten: the off-site copy {detail}, "
+              "which the journal here does not contain"},
     "reason.live_unreachable": {"id": "website tidak dapat diakses: {detail}",
                                 "en": "the website cannot be reached: {detail}"},
     "reason.live_cloaking": {

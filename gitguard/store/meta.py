@@ -1,8 +1,13 @@
 """The reserved metadata file: every path's full mode, owner and kind, one line each.
 
 It lives in each snapshot's tree as `.gitguard-meta`, so `chmod 777` or a new owner shows up
-as a diff in plain `git log -p`, and a restore can put modes back. Empty folders, which git
-cannot hold, live here too.
+as a diff in plain `git log -p`, and a restore can put modes back. Empty folders, FIFOs,
+sockets and devices, which git cannot hold, live here too.
+
+Every path is listed under its real name. A file git refuses to hold under that name (any
+`.git` part, a `.gitmodules` link, or gitguard's own reserved names) keeps its content in
+the tree under an escaped name in UNSTORABLE_DIR; `stored_name` and `real_path` map between
+the two, so nothing outside the store ever sees the escaped form.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ from typing import NamedTuple
 from gitguard.model import Kind, path_bytes, path_str
 
 META_PATH = ".gitguard-meta"
-HEADER = b"# gitguard metadata v1: mode uid gid kind path (f file, d folder, l symlink)\n"
-_KIND_CODE = {Kind.FILE: "f", Kind.DIR: "d", Kind.SYMLINK: "l"}
+UNSTORABLE_DIR = ".gitguard-unstorable"
+HEADER = (b"# gitguard metadata v2: mode uid gid kind path (f file, d folder, l symlink, "
+          b"s FIFO, socket or device)\n")
+# v1 files (no 's') decode the same: only the header differs, and decode skips it. patch_rows
+# patches only files of this version, so an old one is written afresh with the new header.
+_KIND_CODE = {Kind.FILE: "f", Kind.DIR: "d", Kind.SYMLINK: "l", Kind.SPECIAL: "s"}
 _CODE_KIND = {v: k for k, v in _KIND_CODE.items()}
 _ESCAPES = {ord("\n"): b"\\n", ord("\t"): b"\\t", ord("\\"): b"\\\\", ord('"'): b'\\"'}
 
@@ -164,3 +173,42 @@ def decode(data: bytes) -> dict[str, Meta]:
         mode, uid, gid, kind, raw = line.split(b" ", 4)
         result[unquote(raw)] = Meta(int(mode, 8), int(uid), int(gid), _CODE_KIND[kind.decode()])
     return result
+
+
+_RESERVED = (META_PATH, UNSTORABLE_DIR)
+_ESCAPE = re.compile(r"[%/.]")
+_UNESCAPE = re.compile(r"%(25|2F|2E)")
+
+
+def storable(path: str, link: bool = False) -> bool:
+    """Whether git holds this file or link under its own path in a snapshot's tree."""
+    if ".g" not in path and ".G" not in path:
+        return True  # the common case, decided without splitting
+    parts = path.split("/")
+    if parts[0] in _RESERVED:
+        return False
+    if link and parts[-1].lower() == ".gitmodules":
+        return False  # git drops such a link without a word
+    return not any(part.lower() == ".git" for part in parts)
+
+
+def stored_name(path: str, link: bool = False) -> str:
+    """The path a file or link has in a snapshot's tree: its own, or an escaped name in
+    UNSTORABLE_DIR (one name, '%', '/' and '.' percent-encoded, so no part is `.git`)."""
+    if storable(path, link):
+        return path
+    return UNSTORABLE_DIR + "/" + _ESCAPE.sub(lambda m: f"%{ord(m.group()):02X}", path)
+
+
+def stored_raw(raw: bytes, link: bool = False) -> bytes:
+    """stored_name for a raw path."""
+    if b".g" not in raw and b".G" not in raw:
+        return raw
+    return path_bytes(stored_name(path_str(raw), link))
+
+
+def real_path(name: str) -> str:
+    """The docroot path of a name in a snapshot's tree (the inverse of stored_name)."""
+    if not name.startswith(UNSTORABLE_DIR + "/"):
+        return name
+    return _UNESCAPE.sub(lambda m: chr(int(m.group(1), 16)), name[len(UNSTORABLE_DIR) + 1:])

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from gitguard.config import DEFAULT_MAX_FILE_SIZE
 from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes
 from gitguard.progress import Progress
 from gitguard.remote.base import Content
@@ -75,19 +76,34 @@ def nothing_changed(cache: ScanCache, entries: Sequence[Entry]) -> bool:
 
 
 def files_to_read(cache: ScanCache, entries: Sequence[Entry], deep: bool,
-                  fresh: Collection[str] = ()) -> list[str]:
-    """The regular files whose contents must be fetched: new or changed ones and the
-    `fresh` ones, or all."""
+                  fresh: Collection[str] = (), limit: int = DEFAULT_MAX_FILE_SIZE) -> list[str]:
+    """The regular files whose contents must be fetched: new or changed ones, the `fresh`
+    ones and those an earlier run did not back up, or all; never one above `limit` bytes."""
     get = ({} if deep else cache.entries).get
     return [e.path for e in entries
-            if e.kind is Kind.FILE and (deep or not _same_stat(e, get(e.path))
-                                        or e.path in fresh)]
+            if e.kind is Kind.FILE and e.size <= limit
+            and (deep or e.path in fresh or not _backed_up(e, get(e.path)))]
+
+
+def _backed_up(entry: Entry, cached: CachedStat | None) -> bool:
+    """Whether the snapshot holds this file's content as the stat shows it."""
+    return cached is not None and _same_stat(entry, cached) and bool(cached[OID])
+
+
+def too_big(entries: Iterable[Entry], limit: int) -> list[str]:
+    """The regular files above the size limit: listed, never read or backed up."""
+    return [e.path for e in entries if e.kind is Kind.FILE and e.size > limit]
 
 
 def _git_mode(cached: CachedStat) -> bytes:
     if cached[KIND] == _LINK:
         return b"120000"
     return b"100755" if cached[MODE] & 0o100 else b"100644"
+
+
+def _tree_path(path: str, cached: CachedStat) -> bytes:
+    """The raw path of a cache row's blob in the snapshot's tree."""
+    return path_bytes(meta.stored_name(path, cached[KIND] == _LINK))
 
 
 class _Diff:
@@ -100,17 +116,18 @@ class _Diff:
         self.rows: list[bytes] = []  # update-index lines for the changed blobs
 
     def blob(self, path: str, stat: CachedStat) -> None:
-        self.rows.append(b"%s %s\t%s\0" % (_git_mode(stat), stat[OID].encode(), path_bytes(path)))
+        self.rows.append(b"%s %s\t%s\0" % (_git_mode(stat), stat[OID].encode(),
+                                           _tree_path(path, stat)))
 
-    def gone(self, path: str) -> None:
-        self.rows.append(b"0 %s\t%s\0" % (ZERO.encode(), path_bytes(path)))
+    def gone(self, path: str, stat: CachedStat) -> None:
+        self.rows.append(b"0 %s\t%s\0" % (ZERO.encode(), _tree_path(path, stat)))
 
     def compare(self, path: str, before: CachedStat | None, now: CachedStat) -> None:
         """One path present now; `before` is what the snapshot had there."""
         if before is None:
             self.fresh += 1
             self.meta_paths.add(path)
-            if now[KIND] != _DIR:
+            if now[OID]:  # folders, special files and files not backed up have no blob
                 self.added += 1
                 self.blob(path, now)
             return
@@ -119,24 +136,26 @@ class _Diff:
         elif before[MODE] != now[MODE] or before[UID] != now[UID] or before[GID] != now[GID]:
             self.meta_paths.add(path)
             self.mode_changes += 1
-        had, has = before[KIND] != _DIR, now[KIND] != _DIR
+        had, has = bool(before[OID]), bool(now[OID])
         if had and has:
             if before[OID] != now[OID] or _git_mode(before) != _git_mode(now):
                 self.modified += 1
+                if _tree_path(path, before) != _tree_path(path, now):
+                    self.gone(path, before)  # a .gitmodules link became a file, or back
                 self.blob(path, now)
         elif has:
             self.added += 1
             self.blob(path, now)
         elif had:
             self.deleted += 1
-            self.gone(path)
+            self.gone(path, before)
 
     def removed(self, path: str, before: CachedStat) -> None:
         """One path the snapshot had and the scan no longer shows."""
         self.meta_paths.add(path)
-        if before[KIND] != _DIR:
+        if before[OID]:
             self.deleted += 1
-            self.gone(path)
+            self.gone(path, before)
 
     @property
     def changed(self) -> bool:
@@ -146,19 +165,22 @@ class _Diff:
 def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                     contents: Iterable[Content], source: str, bar: Progress,
                     known: Mapping[str, str] | None = None,
-                    removed: Sequence[str] | None = None) -> SnapshotOutcome:
+                    removed: Sequence[str] | None = None,
+                    limit: int = DEFAULT_MAX_FILE_SIZE) -> SnapshotOutcome:
     """Write the blobs, and commit a snapshot when the tree differs from the newest one.
 
     `contents` must yield every file that files_to_read named, except those in `known`
     (path -> id of a blob the repository holds, hashed on the server); if it raises, nothing
     is committed and the cache is left as it was. With `removed`, `entries` hold only the
     new and changed paths (a delta to the valid scan cache) and `removed` the ones gone.
+    A file above `limit` bytes is listed with its mode and owner but holds no blob.
     """
     known = known or {}
     parent = repo.git.rev(SNAPSHOTS)
     base, base_meta = _base(repo, cache, parent)
     sizes = {e.path: e.size for e in entries if e.kind is Kind.FILE}
     read_oids: dict[str, tuple[str, bool]] = {}
+    grown: set[str] = set()
     read = bytes_read = 0
     diff = _Diff()
     new_cache: dict[str, CachedStat] = {}
@@ -170,6 +192,11 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                 diff.removed(path, new_cache.pop(path))
     with BlobWriter(repo.git) as writer:
         for content in contents:
+            if content.size > limit:  # it grew past the limit after the listing
+                for _chunk in content.chunks:
+                    pass  # the transport's stream must move on; nothing is kept
+                grown.add(content.path)
+                continue
             oid = writer.add(content.size, content.chunks)
             # A size that differs from the listing means the file changed between the two:
             # its bytes are consistent, but the stat must not vouch for them next time.
@@ -182,8 +209,8 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             path, kind = entry.path, entry.kind
             before = get(path)
             ctime = entry.ctime_ns
-            if kind is Kind.DIR:
-                oid = ""
+            if kind is Kind.DIR or kind is Kind.SPECIAL:
+                oid = ""  # git holds neither; the metadata file does
             elif path in read_oids:
                 oid, consistent = read_oids[path]
                 if not consistent:
@@ -195,6 +222,10 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                 oid = blob_id(target)
                 if before is None or before[OID] != oid:
                     writer.add_bytes(target)
+            elif entry.size > limit:
+                oid = ""  # listed, not backed up
+            elif path in grown:
+                oid, ctime = "", -1  # it grew too big to back up while it was read
             else:
                 assert before is not None, f"{path} was neither read nor cached"
                 oid = before[OID]
@@ -288,7 +319,7 @@ def _base(repo: SiteRepo, cache: ScanCache,
         if path == meta.META_PATH:
             meta_oid = oid
         else:
-            blobs[path] = (mode, oid)
+            blobs[meta.real_path(path)] = (mode, oid)
     metas = meta.decode(repo.git.run(["cat-file", "blob", meta_oid])) if meta_oid else {}
     rows: dict[str, CachedStat] = {}
     for path, m in metas.items():
@@ -311,8 +342,8 @@ def _write_tree(repo: SiteRepo, cache: ScanCache, diff: _Diff, stats: Mapping[st
         shutil.copyfile(kept, index)
         rows = diff.rows
     else:
-        rows = [b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), path_bytes(p))
-                for p, s in stats.items() if s[KIND] != _DIR]
+        rows = [b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), _tree_path(p, s))
+                for p, s in stats.items() if s[OID]]
     rows.append(b"100644 %s\t%s\0" % (meta_oid.encode(), meta.META_PATH.encode()))
     # version 4 compresses the paths: a third less index to read and write on every run
     env = {"GIT_INDEX_FILE": str(index), "GIT_INDEX_VERSION": "4"}
