@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ from gitguard.config import Config, default_path, load
 from gitguard.errors import ExitCode, GitguardError, UsageError
 from gitguard.model import Status, printable
 from gitguard.output import write_atomic
+from gitguard.policy import compile_glob
 from gitguard.report import FORMATS, KINDS
 
 log = logging.getLogger("gitguard")
@@ -55,11 +58,13 @@ def _parser() -> _Parser:
     p.add_argument("-m", "--message", required=True, metavar="MSG")
     p.add_argument("--key", type=Path, metavar="FILE", help="signing key (default: ssh-agent)")
     p.add_argument("--snapshot", metavar="REV", help="the snapshot to approve (default: newest)")
-    p.add_argument("--path", nargs="+", metavar="GLOB", help="approve only these paths")
+    p.add_argument("--path", nargs="+", type=_glob, metavar="GLOB",
+                   help="approve only these paths")
     p = sub.add_parser("restore", help="make the server equal to the approved tree")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--to", metavar="REV", help="an older verified approved commit")
-    p.add_argument("--path", nargs="+", metavar="GLOB", help="restore only these paths")
+    p.add_argument("--path", nargs="+", type=_glob, metavar="GLOB",
+                   help="restore only these paths")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p = sub.add_parser("verify", help="rescan and confirm the server equals the approved tree")
@@ -110,12 +115,12 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
         try:
             # a report written with -o is an official copy: the journal keeps it too
             result = run(config, site, keep_report=args.output is not None)
-        except GitguardError as exc:
-            _fail(f"{site.name}: {exc}")
+        except Exception as exc:  # one site's failure, even a bug, leaves the others checked
+            code = _site_failed(site.name, exc)
             if args.json:
                 print(json.dumps({"site": site.name, "status": "unknown", "snapshot": None,
                                   "approved": None, "findings": [], "error": str(exc)}))
-            worst = max(worst, exc.exit_code)
+            worst = max(worst, code)
             continue
         print(json.dumps(as_json(result), ensure_ascii=False) if args.json
               else render_text(result))
@@ -181,9 +186,22 @@ def _choices(what: str, allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
 def _date(text: str) -> datetime:
     """A date or date-time; read in the configured time zone unless it names one."""
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    # a period's ends are moved by a day and across time zones: keep clear of year 1 and 9999
+    if not 1970 <= moment.year <= 9998:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside the years 1970 to 9998")
+    return moment
+
+
+def _glob(text: str) -> str:
+    """A path pattern as exclude and allow_new take them."""
+    try:
+        compile_glob(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _cmd_report(config: Config, args: argparse.Namespace) -> ExitCode:
@@ -191,6 +209,8 @@ def _cmd_report(config: Config, args: argparse.Namespace) -> ExitCode:
 
     since, until = (d if d is None or d.tzinfo else d.replace(tzinfo=config.timezone)
                     for d in (args.since, args.until))
+    if since and until and since >= until:
+        raise UsageError("--since must be before --until")
     produced = report(config, config.site(args.site), args.kind, args.format, since, until,
                       args.output, args.send)
     if args.output is None:
@@ -219,10 +239,22 @@ def _each(sites: Sequence[object], work: Callable[..., None]) -> ExitCode:
     for site in sites:
         try:
             work(site)
-        except GitguardError as exc:
-            _fail(f"{getattr(site, 'name', site)}: {exc}")
-            worst = max(worst, exc.exit_code)
+        except Exception as exc:  # each site on its own, as in _cmd_audit
+            worst = max(worst, _site_failed(getattr(site, "name", str(site)), exc))
     return worst
+
+
+def _site_failed(name: str, exc: Exception) -> ExitCode:
+    """Report one site's failure and give its exit code: an expected one as one line; a bug
+    with its traceback, still visible, and UNKNOWN as the monitoring convention wants."""
+    if isinstance(exc, BrokenPipeError):
+        raise exc
+    if isinstance(exc, GitguardError):
+        _fail(f"{name}: {exc}")
+        return exc.exit_code
+    traceback.print_exception(exc, file=sys.stderr)
+    _fail(f"{name}: unexpected {type(exc).__name__}: {exc}")
+    return ExitCode.UNKNOWN
 
 
 COMMANDS: dict[str, Callable[[Config, argparse.Namespace], ExitCode]] = {
@@ -243,7 +275,8 @@ STATUS_EXIT = {Status.OK: ExitCode.OK, Status.WARNING: ExitCode.WARNING,
 
 
 def _fail(message: str) -> None:
-    print(f"gitguard: {message}", file=sys.stderr)
+    """One line on stderr, whatever names the message quotes."""
+    print(f"gitguard: {printable(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cycles: the default (a collection every 700 new objects) spent 40 ms of a restore
     # walking the same live tuples again and again.
     gc.set_threshold(300_000, 20, 20)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # Paths are escaped where they are printed; anything that slips through must neither
+        # crash a strict UTF-8 stdout (cron's) nor write bytes that are not UTF-8.
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         args = _parser().parse_args(argv)
         logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
@@ -268,6 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (`| head`) went away: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
+    except Exception:
+        # A bug: its traceback stays visible, and the exit is UNKNOWN, not Python's 1, which
+        # a monitoring system would read as a mere WARNING.
+        traceback.print_exc()
+        return int(ExitCode.UNKNOWN)
     finally:
         # The interpreter's last collection, at exit, would walk every object once more
         # (80 ms after a restore); a process about to end has no garbage worth finding.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
+import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,13 +17,21 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gitguard.errors import ConfigError
+from gitguard.model import printable
+from gitguard.policy import compile_glob
 
 ROLES = ("kabag", "kasubbag", "staf")
 APPROVER_ROLES = ("kabag", "kasubbag")
 LANGUAGES = ("id", "en")
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|"
-                     r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( .*)?$")
+# The fields after the type name in each kind of public key blob (RFC 4253, 5656, PROTOCOL.u2f).
+KEY_FIELDS = {"ssh-ed25519": 1, "ssh-rsa": 2, "ecdsa-sha2-nistp256": 2, "ecdsa-sha2-nistp384": 2,
+              "ecdsa-sha2-nistp521": 2, "sk-ssh-ed25519@openssh.com": 2,
+              "sk-ecdsa-sha2-nistp256@openssh.com": 3}
+DEFAULT_MAX_FILE_SIZE = 2 << 30
+_SIZE = re.compile(r"^(\d+)\s*([kmgt]i?b|b)?$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class Site:
     allow_new: tuple[str, ...]
     schedule: str | None
     remotes: tuple[str, ...]
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a larger file is reported, not kept
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,76 @@ def parse_source(text: str, base: Path) -> Source:
     return SshSource(unquote(parts.username), parts.hostname, port, path.rstrip("/") or "/")
 
 
+def parse_size(value: object) -> int:
+    """A size in bytes: a whole number, or text like '500 MB' or '2 GiB'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str) and (m := _SIZE.match(value.strip())):
+        size = int(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+    else:
+        raise ValueError(f"{value!r} is not a size: use bytes, or e.g. '500 MB', '2 GiB'")
+    if not 1 <= size <= 1 << 44:
+        raise ValueError(f"{value!r}: a size from 1 byte to 16 TiB")
+    return size
+
+
+def _ssh_strings(blob: bytes, pos: int = 0, count: int | None = None) -> tuple[list[bytes], int]:
+    """Length-prefixed SSH strings from `pos`: `count` of them, or up to the end."""
+    out: list[bytes] = []
+    while pos < len(blob) and (count is None or len(out) < count):
+        size = int.from_bytes(blob[pos:pos + 4], "big")
+        if pos + 4 + size > len(blob):
+            raise ValueError("cut short")
+        out.append(blob[pos + 4:pos + 4 + size])
+        pos += 4 + size
+    if count is not None and len(out) < count:
+        raise ValueError("cut short")
+    return out, pos
+
+
+def key_blob(line: str) -> bytes:
+    """The binary public key of an OpenSSH public key line, checked whole."""
+    parts = line.split()
+    if len(parts) < 2 or parts[0] not in KEY_FIELDS:
+        raise ValueError("expected an SSH public key line ('ssh-ed25519 AAAA... comment') of "
+                         "type " + ", ".join(KEY_FIELDS))
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+        fields, _ = _ssh_strings(blob)
+    except (binascii.Error, ValueError):
+        fields = []
+    if (len(fields) != 1 + KEY_FIELDS[parts[0]] or fields[0] != parts[0].encode()
+            or ("ed25519" in parts[0] and len(fields[1]) != 32)):
+        raise ValueError(f"not a whole {parts[0]} key (damaged or cut short)")
+    return blob
+
+
+def login_keys(identity: Path) -> set[bytes]:
+    """The public keys an identity file stands for: from the OpenSSH private key file itself
+    (readable without its passphrase), from ssh-keygen -y for other formats, and its .pub."""
+    found: set[bytes] = set()
+    try:
+        text = identity.read_text(encoding="ascii", errors="replace") if identity.is_file() else ""
+    except OSError:
+        return found
+    if "BEGIN OPENSSH PRIVATE KEY" in text:
+        try:
+            body = "".join(text.split("-----")[2].split())
+            blob = base64.b64decode(body, validate=True).removeprefix(b"openssh-key-v1\0")
+            _, pos = _ssh_strings(blob, 0, 3)  # cipher, kdf, kdf options
+            found.update(_ssh_strings(blob, pos + 4, int.from_bytes(blob[pos:pos + 4], "big"))[0])
+        except (binascii.Error, ValueError, IndexError):
+            pass
+    elif text:
+        with suppress(OSError, ValueError, subprocess.TimeoutExpired):
+            found.add(key_blob(subprocess.run(
+                ["ssh-keygen", "-y", "-P", "", "-f", str(identity)], capture_output=True,
+                text=True, stdin=subprocess.DEVNULL, check=False, timeout=10).stdout))
+    with suppress(OSError, ValueError):
+        found.add(key_blob(Path(f"{identity}.pub").read_text(encoding="utf-8")))
+    return found
+
+
 class _Checker:
     """Collects every mistake so the user sees them all at once."""
 
@@ -196,6 +279,21 @@ class _Checker:
             return ()
         return tuple(value)
 
+    def globs(self, data: dict[str, Any], key: str, name: str,
+              files: bool = False) -> tuple[str, ...]:
+        patterns = self.strings(data, key, name)
+        for pattern in patterns:
+            compiled = self.convert(f"{key}.{name}", pattern, compile_glob)
+            if files and compiled is not None and compiled[0] is None:
+                self.errors.append(f"{key}.{name}: {pattern!r} names only folders, and this "
+                                   "rule covers files by their own path (e.g. 'uploads/**/*.jpg')")
+        return patterns
+
+    def size(self, data: dict[str, Any], key: str, name: str, default: int) -> int:
+        if name not in data:
+            return default
+        return self.convert(f"{key}.{name}", data[name], parse_size) or default
+
     def integer(self, data: dict[str, Any], key: str, name: str, default: int,
                 low: int, high: int) -> int:
         value = data.get(name, default)
@@ -222,7 +320,7 @@ class _Checker:
             self.errors.append(f"{key}.{name}: {path} does not exist")
         return path
 
-    def convert(self, key: str, value: str | None, fn: Callable[[str], Any]) -> Any:
+    def convert(self, key: str, value: Any, fn: Callable[[Any], Any]) -> Any:
         if value is None:
             return None
         try:
@@ -269,9 +367,8 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
         data = check.table(data, key)
         check.unknown(data, key, {"name", "role", "email", "signing_key"})
         signing_key = check.string(data, key, "signing_key")
-        if signing_key is not None and not SSH_KEY.match(signing_key.strip()):
-            check.errors.append(f"{key}.signing_key: expected an SSH public key line "
-                                "('ssh-ed25519 AAAA... comment')")
+        if signing_key is not None and check.convert(f"{key}.signing_key", signing_key,
+                                                     key_blob) is None:
             signing_key = None
         email = check.string(data, key, "email")
         if email is not None and "@" not in email:
@@ -286,7 +383,8 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
 
     sites: dict[str, Site] = {}
     site_keys = {"source", "identity_file", "known_hosts", "urls", "exclude", "allow_new",
-                 "schedule", "remotes"}
+                 "schedule", "remotes", "max_file_size"}
+    signers = {key_blob(p.signing_key): p.key for p in people.values() if p.signing_key}
     raw_sites = check.table(raw.get("sites"), "sites")
     if not raw_sites:
         check.errors.append("sites: at least one [sites.NAME] table is required")
@@ -306,6 +404,12 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
                 check.errors.append(f"{key}.identity_file: required for an ssh:// source")
             if known_hosts is None:
                 check.errors.append(f"{key}.known_hosts: required for an ssh:// source")
+        for blob in login_keys(identity) if identity is not None else ():
+            if blob in signers:
+                check.errors.append(
+                    f"{key}.identity_file: {identity} is gitguard's login key and also "
+                    f"people.{signers[blob]}.signing_key: an approver's key must never be "
+                    "the key the monitoring host logs in with")
         urls = check.strings(data, key, "urls")
         for url in urls:
             if urlsplit(url).scheme not in ("http", "https"):
@@ -321,10 +425,11 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
             identity_file=identity,
             known_hosts=known_hosts,
             urls=urls,
-            exclude=check.strings(data, key, "exclude"),
-            allow_new=check.strings(data, key, "allow_new"),
+            exclude=check.globs(data, key, "exclude"),
+            allow_new=check.globs(data, key, "allow_new", files=True),
             schedule=schedule,
             remotes=check.strings(data, key, "remotes"),
+            max_file_size=check.size(data, key, "max_file_size", DEFAULT_MAX_FILE_SIZE),
         )
 
     data = check.table(raw.get("notify"), "notify")
@@ -354,7 +459,9 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
     )
 
     if check.errors:
-        raise ConfigError(f"{path}: {len(check.errors)} mistake(s): " + "; ".join(check.errors))
+        # one line, whatever the file's keys spell (quoted TOML keys may hold any character)
+        raise ConfigError(printable(f"{path}: {len(check.errors)} mistake(s): "
+                                    + "; ".join(check.errors)))
     return Config(path=path, data_dir=data_dir or path.parent / "gitguard-data",
                   language=language or "id", timezone=timezone, people=people, sites=sites,
                   notify=notify)

@@ -1,11 +1,22 @@
-"""Which paths are excluded and which new files need no approval (glob patterns)."""
+"""Which paths are excluded and which new files need no approval (glob patterns).
+
+A pattern matches a file's (or link's) own path. It matches a folder, and with it everything
+below, only when it is written as a folder: `cache/`, `wp-content/cache/**`, or a path of two
+or more parts whose last part has no wildcard (`wp-content/cache`). So `*.log` or `/debug.log`
+never hides a folder named `debug.log`, and allow_new never covers a file because of a folder
+above it.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gitguard.config import Site
+if TYPE_CHECKING:
+    from gitguard.config import Site
+
+_WILDCARD = re.compile(r"[*?\[]")
 
 
 def glob_to_regex(pattern: str) -> str:
@@ -51,26 +62,66 @@ def glob_to_regex(pattern: str) -> str:
     return prefix + "".join(out)
 
 
+def compile_glob(pattern: str) -> tuple[str | None, str | None]:
+    """The regexes a pattern gives for files and links, and for folders (None: it matches
+    none); ValueError when the pattern is not a valid glob."""
+    body = pattern.rstrip("/")
+    if not body.strip("/"):
+        raise ValueError(f"{pattern!r} is not a path pattern")
+    regex = glob_to_regex(pattern)
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a valid glob: {exc.msg}") from None
+    files: str | None = regex
+    folders: str | None = None
+    if body.endswith("/**"):
+        below = "(?:/.*)?"  # what 'dir/**' adds to 'dir'
+        folders = regex.removesuffix(below)
+    elif pattern.endswith("/"):
+        files, folders = None, regex
+    elif "/" in body.strip("/") and not _WILDCARD.search(body.rsplit("/", 1)[-1]):
+        folders = regex
+    return files, folders
+
+
+def _join(regexes: list[str | None]) -> re.Pattern[str] | None:
+    wanted = [r for r in regexes if r is not None]
+    return re.compile("(?:" + "|".join(wanted) + r")\Z", re.DOTALL) if wanted else None
+
+
 class PathSet:
-    """A set of glob patterns compiled into one regular expression."""
+    """A set of glob patterns compiled into one regular expression per kind of path."""
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.patterns = patterns
-        self._regex = (re.compile("(?:" + "|".join(glob_to_regex(p) for p in patterns) + r")\Z",
-                                  re.DOTALL) if patterns else None)
+        compiled = [compile_glob(p) for p in patterns]
+        self._files = _join([files for files, _ in compiled])
+        self._folders = _join([folders for _, folders in compiled])
 
     def __bool__(self) -> bool:
-        return self._regex is not None
+        return bool(self.patterns)
 
-    def match(self, path: str) -> bool:
-        """Whether the path, or a folder above it, matches one of the patterns."""
-        if self._regex is None:
-            return False
-        if self._regex.match(path):
+    @property
+    def key(self) -> str:
+        """What a listing filtered by this set depends on: the patterns and their meaning."""
+        # v2: name patterns stopped matching folders; a listing kept from v1 must not count
+        return "\0".join(("v2", *self.patterns))
+
+    def match(self, path: str, is_dir: bool) -> bool:
+        """Whether the path matches: a folder by a folder pattern, anything else by a
+        pattern for its own path, and anything below a matching folder."""
+        own = self._folders if is_dir else self._files
+        if own is not None and own.match(path):
             return True
-        # 'wp-content/cache' excludes what lies below it too.
+        if self._folders is None or "/" not in path:
+            return False
         parts = path.split("/")
-        return any(self._regex.match("/".join(parts[:n])) for n in range(1, len(parts)))
+        return any(self._folders.match("/".join(parts[:n])) for n in range(1, len(parts)))
+
+    def names(self, path: str) -> bool:
+        """Whether a file's own path matches, never because of a folder above it."""
+        return self._files is not None and self._files.match(path) is not None
 
 
 @dataclass(frozen=True)
@@ -85,10 +136,10 @@ class Policy:
         """The policy configured for a site."""
         return cls(PathSet(site.exclude), PathSet(site.allow_new))
 
-    def excluded(self, path: str) -> bool:
+    def excluded(self, path: str, is_dir: bool) -> bool:
         """Never backed up, audited or restored."""
-        return self.exclude.match(path)
+        return self.exclude.match(path, is_dir)
 
     def allowed_new(self, path: str) -> bool:
-        """A new file here needs no approval."""
-        return self.allow_new.match(path)
+        """A new file at this path needs no approval."""
+        return self.allow_new.names(path)

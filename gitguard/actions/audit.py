@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import base64
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -11,7 +11,17 @@ from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import StoreError
 from gitguard.findings import findings
-from gitguard.model import SEVERITY_RANK, AuditResult, Baseline, Severity, Snapshot, Status
+from gitguard.model import (
+    ENCODING,
+    SEVERITY_RANK,
+    AuditResult,
+    Baseline,
+    Severity,
+    Snapshot,
+    Status,
+    path_bytes,
+    printable,
+)
 from gitguard.policy import Policy
 from gitguard.report.markdown import state_report
 from gitguard.report.texts import describe
@@ -115,14 +125,26 @@ def render_text(result: AuditResult, limit: int = 40) -> str:
     for finding in shown[:limit]:
         why = "; ".join(describe(r, "en") for r in finding.reasons)
         lines.append(f"  {finding.severity.value:8} {finding.change.value:8} "
-                     f"{json.dumps(finding.path, ensure_ascii=False)[1:-1]}  {why}")
+                     f"{printable(finding.path)}  {why}")
     if len(shown) > limit:
         lines.append(f"  ... and {len(shown) - limit} more (see --json or -o FILE)")
     return "\n".join(lines)
 
 
+def json_path(path: str) -> dict[str, str]:
+    """A path for JSON: its text, exact when it is valid UTF-8; otherwise each invalid byte
+    as the text \\xNN, and the exact bytes in base64 beside it."""
+    try:
+        path.encode(ENCODING)
+        return {"path": path}
+    except UnicodeEncodeError:
+        raw = path_bytes(path)
+    return {"path": raw.decode(ENCODING, "backslashreplace"),
+            "path_bytes_b64": base64.b64encode(raw).decode("ascii")}
+
+
 def as_json(result: AuditResult) -> dict[str, Any]:
-    """DESIGN.md's audit object."""
+    """DESIGN.md's audit object (paths as json_path gives them)."""
     base = result.baseline
     return {
         "site": result.site,
@@ -134,7 +156,8 @@ def as_json(result: AuditResult) -> dict[str, Any]:
                      "date": base.date.isoformat()} if base else None,
         "problems": [{"code": p.code, "reason": describe(p, "en")} for p in result.problems],
         "live": [{"code": p.code, "reason": describe(p, "en")} for p in result.live],
-        "findings": [{"path": f.path, "change": f.change.value, "severity": f.severity.value,
+        "findings": [{**json_path(f.path), "change": f.change.value,
+                      "severity": f.severity.value,
                       "reasons": [describe(r, "en") for r in f.reasons],
                       "codes": [r.code for r in f.reasons],
                       "old_blob": f.old_blob, "new_blob": f.new_blob,

@@ -66,6 +66,9 @@ def run(config: Config, stop: threading.Event | None = None) -> None:
 
 def _run_job(config: Config, site: Site, job: str, period: timedelta,
              moment: datetime) -> None:
+    """Run one job; any failure is logged and journaled, and never ends the scheduler, so
+    one broken site leaves the others monitored."""
+    started = now()
     try:
         if job == "check":
             result = check(config, site)
@@ -75,5 +78,17 @@ def _run_job(config: Config, site: Site, job: str, period: timedelta,
             report = activity(config, site, repo, moment - period, moment)
             with repo.lock():
                 keep_and_send(config, repo, report, send=True)
-    except GitguardError as exc:
-        log.error("%s: %s failed: %s", site.name, job, exc)
+    except Exception as exc:  # whatever one site does, the others go on
+        why = str(exc) if isinstance(exc, GitguardError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s: %s failed: %s", site.name, job, why)
+        log.debug("%s: %s", site.name, job, exc_info=not isinstance(exc, GitguardError))
+        _journal_failure(config, site, job, started, why)
+
+
+def _journal_failure(config: Config, site: Site, job: str, started: datetime, why: str) -> None:
+    """Keep the failure in the site's journal when the repository can still take it."""
+    try:
+        SiteRepo.open(config.repo_path(site)).record("run", site.name, started, "error",
+                                                     f"{job} failed: {why}", {"job": job})
+    except Exception as exc:  # the log line above already reported it
+        log.error("%s: the failure could not be journaled: %s", site.name, exc)
