@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from gitguard.errors import ScanError
@@ -248,7 +248,7 @@ class LocalRemote:
 
     def apply(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
         """Carry out a restore plan (see apply_local)."""
-        return apply_local(self.root, steps, blobs.read)
+        return apply_local(self.root, steps, blobs.stream)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -377,7 +377,7 @@ def _chmod(parent: int, name: str, mode: int, uid: int, gid: int) -> None:
 
 
 def apply_local(root_path: Path, steps: Sequence[Step],
-                blob: Callable[[str], bytes]) -> list[Failure]:
+                blob: Callable[[str], Iterable[bytes]]) -> list[Failure]:
     """Carry out a restore plan on a local docroot through O_NOFOLLOW descriptors."""
     failures: list[Failure] = []
     root = os.open(root_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -399,7 +399,8 @@ def apply_local(root_path: Path, steps: Sequence[Step],
     return failures
 
 
-def _apply_step(parent: int, name: str, step: Step, blob: Callable[[str], bytes]) -> None:
+def _apply_step(parent: int, name: str, step: Step,
+                blob: Callable[[str], Iterable[bytes]]) -> None:
     if step.action is Action.REMOVE:
         with contextlib.suppress(FileNotFoundError):
             _remove_tree(parent, name)
@@ -410,19 +411,19 @@ def _apply_step(parent: int, name: str, step: Step, blob: Callable[[str], bytes]
         _chmod(parent, name, step.mode, step.uid, step.gid)
     else:
         assert step.oid is not None
-        data = blob(step.oid)
         tmp = temp_name()
         try:
             if step.action is Action.LINK:
-                os.symlink(data, tmp, dir_fd=parent)
+                os.symlink(b"".join(blob(step.oid)), tmp, dir_fd=parent)
                 _set_owner(parent, tmp, step.uid, step.gid)
             else:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                              | os.O_CLOEXEC, 0o600, dir_fd=parent)
                 try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view):]
+                    for chunk in blob(step.oid):  # streamed: memory never holds a file
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view):]
                     if step.uid >= 0:
                         with contextlib.suppress(PermissionError):
                             os.fchown(fd, step.uid, step.gid)  # before the mode, as above

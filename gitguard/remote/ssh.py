@@ -687,7 +687,7 @@ class SshRemote:
             return []
         if self.detect() == "command" and self.perl:
             return self._apply_bulk(steps, blobs)
-        return self._apply_sftp(steps, blobs.read)
+        return self._apply_sftp(steps, blobs.stream)
 
     def _apply_bulk(self, steps: Sequence[Step], blobs: RepoBlobs) -> list[Failure]:
         """One perl run reads the whole step script, then the content as `git cat-file
@@ -709,7 +709,8 @@ class SshRemote:
         return [Failure(path_str(fields[i]), fields[i + 1].decode("utf-8", "replace"))
                 for i in range(0, len(fields) - 1, 2)]
 
-    def _apply_sftp(self, steps: Sequence[Step], blob: Callable[[str], bytes]) -> list[Failure]:
+    def _apply_sftp(self, steps: Sequence[Step],
+                    blob: Callable[[str], Iterable[bytes]]) -> list[Failure]:
         """Carry out a restore plan over SFTP, checking every folder on the way with lstat
         right before each step (SFTP has no openat: see _remove_tree for what that leaves)."""
         failures: list[Failure] = []
@@ -854,7 +855,7 @@ class SshRemote:
         self._set_owner(step.path, step.uid, step.gid)
         self._setstat(step.path, mode=step.mode)
 
-    def _apply_step(self, step: Step, blob: Callable[[str], bytes]) -> None:
+    def _apply_step(self, step: Step, blob: Callable[[str], Iterable[bytes]]) -> None:
         sftp, target = self.sftp, self._abs(step.path)
         if step.action is Action.REMOVE:
             self._remove_tree(step.path)
@@ -865,17 +866,17 @@ class SshRemote:
             self._chmod(step)
         else:
             assert step.oid is not None
-            data = blob(step.oid)
             parent = step.path.rpartition("/")[0]
             tmp = f"{parent}/{temp_name()}" if parent else temp_name()
             try:
                 if step.action is Action.LINK:
-                    sftp.symlink(data, self._abs(tmp))
+                    sftp.symlink(b"".join(blob(step.oid)), self._abs(tmp))
                 else:
                     # "x": O_EXCL, so nothing put at the temporary name is opened
                     with sftp.open(self._abs(tmp), "wx") as handle:
                         handle.set_pipelined(True)
-                        handle.write(data)
+                        for chunk in blob(step.oid):  # streamed, never held whole
+                            handle.write(chunk)
                         if step.uid >= 0:
                             with contextlib.suppress(PermissionError):
                                 handle.chown(step.uid, step.gid)

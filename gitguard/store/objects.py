@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -13,12 +14,14 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from gitguard.errors import StoreError
 from gitguard.model import path_bytes
 from gitguard.store.git import Git
 
 ZERO = "0" * 40
+CHUNK = 1 << 20  # what a streamed blob passes at a time
 
 
 def blob_id(data: bytes) -> str:
@@ -194,15 +197,40 @@ class BlobReader:
         self._proc = git.popen(["cat-file", "--batch"], stdout=subprocess.PIPE)
 
     def read(self, oid: str) -> bytes:
-        """The content of a blob."""
+        """The content of a blob, checked against its id."""
+        return b"".join(self.stream(oid))
+
+    def stream(self, oid: str) -> Iterator[bytes]:
+        """The content of a blob in chunks, never held whole; StoreError, before its last
+        chunk is given, when the bytes do not match the id (git does not check them: a
+        rewritten object file in the data dir would otherwise be restored as is)."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
+        out = self._proc.stdout
         self._proc.stdin.write(oid.encode() + b"\n")
         self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
-        if len(header) != 3:
+        header = out.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
             raise StoreError(f"object {oid} is missing from the repository")
-        data = self._proc.stdout.read(int(header[2]) + 1)
-        return data[:-1]
+        left = int(header[2])
+        digest = hashlib.sha1(b"blob %d\0" % left)
+        held = b""
+        try:
+            while left:
+                chunk = out.read(min(left, CHUNK))
+                if not chunk:
+                    raise StoreError(f"git cat-file stopped inside object {oid}")
+                left -= len(chunk)
+                digest.update(chunk)
+                if held:
+                    yield held
+                held = chunk
+        finally:
+            while left > 0 and (rest := out.read(min(left, CHUNK))):
+                left -= len(rest)  # a reader that stopped early: keep the pipe in step
+            out.read(1)  # the newline after the object
+        _check(digest, oid)
+        if held:
+            yield held
 
     def close(self) -> None:
         """Stop the cat-file process."""
@@ -231,6 +259,12 @@ class RepoBlobs:
             self._reader = BlobReader(self._git)
         return self._reader.read(oid)
 
+    def stream(self, oid: str) -> Iterator[bytes]:
+        """One blob's bytes in chunks, checked against its id (BlobReader.stream)."""
+        if self._reader is None:
+            self._reader = BlobReader(self._git)
+        return self._reader.stream(oid)
+
     def batch(self, oids: Iterable[str]) -> Iterator[bytes]:
         """These blobs as `git cat-file --batch` prints them ("<id> blob <size>\\n", the
         bytes, "\\n"; "<id> missing\\n"), in chunks: no blob passes through Python whole."""
@@ -250,8 +284,7 @@ class RepoBlobs:
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
         try:
-            while chunk := proc.stdout.read(1 << 20):
-                yield chunk
+            yield from _checked_batch(proc.stdout)
         finally:
             proc.stdout.close()
             feeder.join()
@@ -269,6 +302,37 @@ class RepoBlobs:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check(digest: hashlib._Hash, oid: str) -> None:
+    if digest.hexdigest() != oid:
+        raise StoreError(f"blob {oid[:12]} does not match its id: the repository was "
+                         "tampered with; nothing more is restored from it")
+
+
+def _checked_batch(out: IO[bytes]) -> Iterator[bytes]:
+    """`git cat-file --batch` output passed on as it comes, each blob's last chunk only once
+    its bytes proved to match its id: the server never receives the whole of a tampered
+    object, so apply.pl, which renames a file only after its last byte, never puts it in
+    place."""
+    while head := out.readline():
+        parts = head.split()
+        if len(parts) != 3 or parts[1] != b"blob":
+            yield head  # "<id> missing": apply.pl fails that step
+            continue
+        oid, left = parts[0].decode(), int(parts[2])
+        digest = hashlib.sha1(b"blob %d\0" % left)
+        held = head
+        while left:
+            chunk = out.read(min(left, CHUNK))
+            if not chunk:
+                raise StoreError(f"git cat-file stopped inside object {oid}")
+            left -= len(chunk)
+            digest.update(chunk)
+            yield held
+            held = chunk
+        _check(digest, oid)
+        yield held + out.read(1)
 
 
 def existing(git: Git, oids: Iterable[str]) -> set[str]:
@@ -318,17 +382,39 @@ def tree_id(rows: Iterable[tuple[bytes, str | bytes, bytes]]) -> str:
     for mode, oid, path in rows:
         cut = path.rfind(b"/") + 1
         if path[:cut] != folder:
-            prefix = path[:cut]
-            while not prefix.startswith(stack[-1][0]):
-                _close_tree(stack)
-            if prefix != stack[-1][0]:
-                for part in prefix[len(stack[-1][0]):-1].split(b"/"):
-                    stack.append((stack[-1][0] + part + b"/", []))
-            folder, entries = stack[-1]
+            folder, entries = _enter(stack, path[:cut])
         entries.append(mode + b" " + path[cut:] + b"\0" + unhexlify(oid))
     while len(stack) > 1:
         _close_tree(stack)
     return _tree_digest(stack[0][1]).hexdigest()
+
+
+def _listed_tree_id(records: list[bytes]) -> str:
+    """tree_id of `git ls-tree -r -z` records ("100644 blob <hex>\t<path>": fixed places),
+    in one loop with nothing built per record but its tree entry (a restore checks the
+    approved tree's 30,000 records on every run)."""
+    stack: list[tuple[bytes, list[bytes]]] = [(b"", [])]
+    folder, entries = stack[0]
+    add = entries.append
+    for record in records:
+        cut = record.rfind(b"/") + 1 or 53
+        if record[53:cut] != folder:
+            folder, entries = _enter(stack, record[53:cut])
+            add = entries.append
+        add(record[:6] + b" " + record[cut:] + b"\0" + unhexlify(record[12:52]))
+    while len(stack) > 1:
+        _close_tree(stack)
+    return _tree_digest(stack[0][1]).hexdigest()
+
+
+def _enter(stack: list[tuple[bytes, list[bytes]]], prefix: bytes) -> tuple[bytes, list[bytes]]:
+    """Close the open folders that do not hold `prefix`, open the ones down to it."""
+    while not prefix.startswith(stack[-1][0]):
+        _close_tree(stack)
+    if prefix != stack[-1][0]:
+        for part in prefix[len(stack[-1][0]):-1].split(b"/"):
+            stack.append((stack[-1][0] + part + b"/", []))
+    return stack[-1]
 
 
 def _tree_digest(entries: list[bytes]) -> hashlib._Hash:
@@ -355,6 +441,10 @@ def commit_tree(git: Git, commit: str) -> str:
     return head[1].decode()
 
 
+# Every record of `ls-tree -r -z` that a snapshot can hold: a file or a link.
+_LS_TREE = re.compile(rb"(?:(?:100644|100755|120000) blob [0-9a-f]{40}\t[^\0]+\0)*")
+
+
 def verified_ls_tree(git: Git, commit: str) -> dict[str, tuple[str, str]]:
     """Path -> (git mode, object id) of every blob and link of a commit's tree, with the
     listing checked against the commit's id: a tampered object fails, never misleads."""
@@ -363,8 +453,7 @@ def verified_ls_tree(git: Git, commit: str) -> dict[str, tuple[str, str]]:
     records = out.split(b"\0")
     records.pop()  # what follows the last NUL
     # "100644 blob <40 hex>\t<path>": fixed places; anything else fails the id check
-    if tree_id((r[:6], r[12:52], r[53:]) for r in records) != tree \
-            or not all(r[6:12] == b" blob " and r[52:53] == b"\t" for r in records):
+    if not _LS_TREE.fullmatch(out) or _listed_tree_id(records) != tree:
         raise StoreError(f"the tree of commit {commit[:12]} in {git.git_dir} does not match "
                          "its id: the repository was tampered with")
     text = out.decode("utf-8", "surrogateescape").split("\0")

@@ -281,3 +281,40 @@ def test_a_large_file_is_backed_up_in_bounded_memory(site: Site) -> None:
     peak_kb = int(proc.stderr.strip().splitlines()[-1].split()[1])
     assert peak_kb < 150 * 1024, f"peak RSS {peak_kb} KB backing up a {size >> 20} MB file"
     assert git(site.repo, "cat-file", "-s", f"{SNAPSHOTS}:backup.sql") == str(size)
+
+
+def _tamper_loose_object(repo: Path, oid: str, data: bytes) -> None:
+    """Rewrite a loose object file with other bytes, as the data-dir attacker can: git
+    itself does not check an object's bytes against its name when it reads them."""
+    path = repo / "objects" / oid[:2] / oid[2:]
+    path.chmod(0o644)
+    path.write_bytes(zlib.compress(b"blob %d\0" % len(data) + data))
+
+
+def test_a_tampered_approved_blob_is_never_restored(site: Site) -> None:
+    oid = git(site.repo, "rev-parse", f"{APPROVED}:index.php")
+    _tamper_loose_object(site.repo, oid, WEBSHELL)
+    (site.docroot / "index.php").write_text("<h1>Hacked by x</h1>\n")
+    proc = gitguard("restore", "www", "--yes", config=site.config)
+    one_line(proc, 3, "does not match its id", "tampered")
+    assert (site.docroot / "index.php").read_bytes() != WEBSHELL
+    assert not any(p.name.startswith(".gitguard-") for p in site.docroot.iterdir())
+
+
+def test_a_tampered_blob_in_a_batch_stops_before_its_last_byte(site: Site) -> None:
+    from gitguard.errors import StoreError
+    from gitguard.store.git import Git
+    from gitguard.store.objects import RepoBlobs
+
+    good = git(site.repo, "rev-parse", f"{APPROVED}:css/style.css")
+    bad = git(site.repo, "rev-parse", f"{APPROVED}:index.php")
+    big = WEBSHELL * 60_000  # several chunks: all but the last may pass before the check
+    _tamper_loose_object(site.repo, bad, big)
+    passed = bytearray()
+    with RepoBlobs(Git(site.repo), site.repo / "scratch") as blobs, \
+            pytest.raises(StoreError, match="does not match its id"):
+        for chunk in blobs.batch([good, bad]):
+            passed += chunk
+    assert (site.docroot / "css" / "style.css").read_bytes() in passed  # the good one whole
+    assert len(passed) < len(b"%s blob 0\n" % good.encode()) + 30 + len(big)
+    assert not passed.endswith(big)
