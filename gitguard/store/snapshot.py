@@ -8,7 +8,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gitguard.config import DEFAULT_MAX_FILE_SIZE
-from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes
+from gitguard.errors import ScanError
+from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes, printable
 from gitguard.progress import Progress
 from gitguard.remote.base import Content
 from gitguard.store import meta
@@ -180,7 +181,6 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
     base, base_meta = _base(repo, cache, parent)
     sizes = {e.path: e.size for e in entries if e.kind is Kind.FILE}
     read_oids: dict[str, tuple[str, bool]] = {}
-    grown: set[str] = set()
     read = bytes_read = 0
     diff = _Diff()
     new_cache: dict[str, CachedStat] = {}
@@ -192,11 +192,12 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                 diff.removed(path, new_cache.pop(path))
     with BlobWriter(repo.git) as writer:
         for content in contents:
-            if content.size > limit:  # it grew past the limit after the listing
-                for _chunk in content.chunks:
-                    pass  # the transport's stream must move on; nothing is kept
-                grown.add(content.path)
-                continue
+            if content.size > limit:
+                # It grew past the limit after the listing, or the server's archive says
+                # so: reading on would let a hostile server make the run read without end.
+                raise ScanError(f"{printable(content.path)} is {content.size} bytes as read, "
+                                f"above max_file_size ({limit}); nothing was committed (the "
+                                "next run lists it as too large to back up)")
             oid = writer.add(content.size, content.chunks)
             # A size that differs from the listing means the file changed between the two:
             # its bytes are consistent, but the stat must not vouch for them next time.
@@ -224,8 +225,6 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                     writer.add_bytes(target)
             elif entry.size > limit:
                 oid = ""  # listed, not backed up
-            elif path in grown:
-                oid, ctime = "", -1  # it grew too big to back up while it was read
             else:
                 assert before is not None, f"{path} was neither read nor cached"
                 oid = before[OID]
