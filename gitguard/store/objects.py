@@ -211,26 +211,7 @@ class BlobReader:
         header = out.readline().split()
         if len(header) != 3 or header[1] != b"blob":
             raise StoreError(f"object {oid} is missing from the repository")
-        left = int(header[2])
-        digest = hashlib.sha1(b"blob %d\0" % left)
-        held = b""
-        try:
-            while left:
-                chunk = out.read(min(left, CHUNK))
-                if not chunk:
-                    raise StoreError(f"git cat-file stopped inside object {oid}")
-                left -= len(chunk)
-                digest.update(chunk)
-                if held:
-                    yield held
-                held = chunk
-        finally:
-            while left > 0 and (rest := out.read(min(left, CHUNK))):
-                left -= len(rest)  # a reader that stopped early: keep the pipe in step
-            out.read(1)  # the newline after the object
-        _check(digest, oid)
-        if held:
-            yield held
+        yield from _checked_body(out, oid, int(header[2]))
 
     def close(self) -> None:
         """Stop the cat-file process."""
@@ -320,19 +301,33 @@ def _checked_batch(out: IO[bytes]) -> Iterator[bytes]:
         if len(parts) != 3 or parts[1] != b"blob":
             yield head  # "<id> missing": apply.pl fails that step
             continue
-        oid, left = parts[0].decode(), int(parts[2])
-        digest = hashlib.sha1(b"blob %d\0" % left)
-        held = head
+        yield from _checked_body(out, parts[0].decode(), int(parts[2]), first=head)
+        yield b"\n"  # the newline git puts after each object, which apply.pl expects
+
+
+def _checked_body(out: IO[bytes], oid: str, size: int, first: bytes = b"") -> Iterator[bytes]:
+    """The `size` bytes of blob `oid` from cat-file's output, in chunks, after `first`: each
+    chunk passed on once the next has arrived, the last only once the whole proved to match
+    the id (StoreError otherwise); the newline after the object is read, not passed on."""
+    digest = hashlib.sha1(b"blob %d\0" % size)
+    held, left = first, size
+    try:
         while left:
             chunk = out.read(min(left, CHUNK))
             if not chunk:
                 raise StoreError(f"git cat-file stopped inside object {oid}")
             left -= len(chunk)
             digest.update(chunk)
-            yield held
+            if held:
+                yield held
             held = chunk
-        _check(digest, oid)
-        yield held + out.read(1)
+    finally:
+        while left > 0 and (rest := out.read(min(left, CHUNK))):
+            left -= len(rest)  # a reader that stopped early: keep the pipe in step
+        out.read(1)
+    _check(digest, oid)
+    if held:
+        yield held
 
 
 def existing(git: Git, oids: Iterable[str]) -> set[str]:
