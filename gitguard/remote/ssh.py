@@ -898,7 +898,8 @@ class SshRemote:
                 # tar opens a file by its whole path, which the kernel refuses past PATH_MAX
                 long = [p for p in paths if len(self._abs(p)) >= TAR_PATH_MAX]
                 if len(long) < len(paths):
-                    yield from self._read_tar([p for p in paths if p not in set(long)])
+                    skip = set(long)
+                    yield from self._read_tar([p for p in paths if p not in skip])
                 if long:
                     yield from self._read_long(long)
             else:
