@@ -1,8 +1,10 @@
 """Fixtures shared by every test level."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from helpers import make_key
 from mailserver import Mailbox, serve
 from sshd import SshServer
 
@@ -25,3 +27,10 @@ def mailbox() -> Mailbox:
 def smtp_port(mailbox: Mailbox) -> Iterator[int]:
     """The port of a real SMTP server on 127.0.0.1 delivering into `mailbox`."""
     yield from serve(mailbox)
+
+
+@pytest.fixture(scope="session")
+def rina(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, str]]]:
+    """An approver's key file and the [people] table that names her."""
+    key, public = make_key(tmp_path_factory.mktemp("keys"), "rina")
+    return key, {"rina": {"name": "Rina Wulandari", "role": "kasubbag", "signing_key": public}}

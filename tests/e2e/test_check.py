@@ -8,19 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import git, gitguard, make_key, run, write_config
+from helpers import git, gitguard, run, write_config
 from sshd import SshServer
 
 SNAPSHOTS = "refs/heads/snapshots"
 DEFACEMENT = "<html><title>Hacked by Ganosec Team</title><h1>Hacked by Ganosec Team</h1></html>\n"
 HOME = "<html><title>Desa Sukamaju</title><h1>Selamat datang</h1></html>\n"
-
-
-@pytest.fixture(scope="module")
-def rina(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, str]]]:
-    """An approver's key file and the [people] table that names her."""
-    key, public = make_key(tmp_path_factory.mktemp("keys"), "rina")
-    return key, {"rina": {"name": "Rina Wulandari", "role": "kasubbag", "signing_key": public}}
 
 
 def check(config: Path, expect: int, *sites: str) -> list[dict[str, Any]]:

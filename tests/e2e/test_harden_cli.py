@@ -13,18 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import make_key, run, write_config
+from helpers import run, write_config
 
 HOME = "<html><title>Desa Sukamaju</title><h1>Selamat datang</h1></html>\n"
 SHELL = b"<?php system($_GET['c']); ?>\n"
 STRICT = {"PYTHONIOENCODING": "utf-8:strict", "LC_ALL": "C.UTF-8"}  # cron under a UTF-8 locale
-
-
-@pytest.fixture(scope="module")
-def rina(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, str]]]:
-    """An approver's key file and the [people] table that names her."""
-    key, public = make_key(tmp_path_factory.mktemp("keys"), "rina")
-    return key, {"rina": {"name": "Rina Wulandari", "role": "kasubbag", "signing_key": public}}
 
 
 def raw_gitguard(*args: str, config: Path,

