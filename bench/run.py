@@ -23,10 +23,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ SITE = "bench"
 ROUNDS = 3  # re-mirror rows: median of this many rounds per side
 QUICK = (1, 200)
 FULL = (10, 3000)
+BIG = (30, 10000)  # ~93,000 files and 3.4 GB: issue #14's big site
+BIG_PEAK_MB = 200  # target: the whole gitguard process tree's peak memory on the big site
+SAMPLE_S = 0.02  # how often the process tree's memory is sampled
 # Peer git runs isolated from the user's config. gc.auto=0: after the first `git add` of
 # 30,000 loose objects, `git commit` would start a detached `git gc` that packs 1.4 GB while
 # the next scenarios are being timed (gitguard never runs gc either).
@@ -79,12 +83,14 @@ class Measured:
     load: float  # 1-minute load average just before (includes the previous commands)
     stdout: str
     stderr: str
+    tree_peak_mb: float = 0.0  # the whole process tree's largest summed PSS
 
     def summary(self) -> dict[str, Any]:
         """The JSON form, with the outputs cut to their ends."""
         return {
             "label": self.label, "argv": list(self.argv), "seconds": round(self.seconds, 3),
             "returncode": self.returncode, "ok": self.ok, "peak_mb": round(self.peak_mb, 1),
+            "tree_peak_mb": round(self.tree_peak_mb, 1),
             "cpu_s": round(self.cpu_s, 2), "machine_cpu_s": round(self.machine_cpu_s, 2),
             "load_before": round(self.load, 2),
             "stdout_tail": self.stdout[-KEEP_TEXT:], "stderr_tail": self.stderr[-KEEP_TEXT:],
@@ -99,6 +105,60 @@ def _busy_cpu() -> float:
     """Seconds of CPU the whole machine has spent busy since boot (all but idle and iowait)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of pid (Linux's /proc/PID/task/*/children)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    """A process's proportional set size in KB (its resident set, each page shared with
+    others counted by its share: a forked job shares the CLI's pages); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Samples the memory of a process and all its descendants together (the CLI, the jobs
+    it forks, git, ssh), which GNU time's per-process maximum does not show: the sum of
+    their proportional set sizes, so pages they share count once."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pending, total = [self.pid], 0
+            while pending:
+                pid = pending.pop()
+                total += _pss_kb(pid)
+                pending += _children(pid)
+            self.peak_kb = max(self.peak_kb, total)
+            self._stop.wait(SAMPLE_S)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
 
 
 class Runner:
@@ -125,7 +185,9 @@ class Runner:
             start = time.perf_counter()
             proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     env=env, cwd=cwd)
+            memory = TreeMemory(proc.pid)
             _, status, usage = os.wait4(proc.pid, 0)
+            tree_peak_mb = memory.stop()
             seconds = time.perf_counter() - start
             machine_cpu = _busy_cpu() - busy_before
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -144,9 +206,13 @@ class Runner:
             label=label, argv=tuple(argv), seconds=seconds, returncode=proc.returncode,
             ok=proc.returncode in ok, peak_mb=peak_kb / 1024, cpu_s=cpu_s,
             machine_cpu_s=machine_cpu, load=load,
-            stdout=stdout, stderr=stderr)
+            stdout=stdout, stderr=stderr,
+            # GNU time's process is sampled too (~2 MB); a process that ends between two
+            # samples still counts through its own peak
+            tree_peak_mb=max(tree_peak_mb, peak_kb / 1024))
         state = "ok" if measured.ok else f"FAILED (exit {measured.returncode})"
-        print(f"  {label}: {seconds:.2f} s, {measured.peak_mb:.0f} MB, {state}", flush=True)
+        print(f"  {label}: {seconds:.2f} s, {measured.peak_mb:.0f} MB "
+              f"(tree {measured.tree_peak_mb:.0f} MB), {state}", flush=True)
         if not measured.ok:
             for line in stderr.strip().splitlines()[-10:]:
                 print(f"    | {line}", flush=True)
@@ -176,6 +242,7 @@ class Row:
     peer: list[Measured]
     target_ratio: float | None = None  # gitguard s / peer s must not exceed this
     target_seconds: float | None = None  # gitguard s must stay below this
+    target_peak_mb: float | None = None  # gitguard's process tree must stay below this
     notes: list[str] = field(default_factory=list)
     rounds: int = 1  # each side's list holds this many runs of its commands, one after another
 
@@ -198,6 +265,8 @@ class Row:
         parts = []
         if self.target_ratio is not None:
             parts.append(f"<={self.target_ratio:g}x")
+        if self.target_peak_mb is not None:
+            parts.append(f"<={self.target_peak_mb:g}MB")
         if self.target_seconds is not None:
             parts.append(f"<{self.target_seconds:g}s")
         return " ".join(parts) or "-"
@@ -208,8 +277,11 @@ class Row:
             return "FAILED"
         if not all(m.ok for m in self.peer):
             return "PEER FAILED"
-        if self.target_ratio is None and self.target_seconds is None:
+        if self.target_ratio is None and self.target_seconds is None \
+                and self.target_peak_mb is None:
             return "info"
+        if self.target_peak_mb is not None and self.tree_peak_mb > self.target_peak_mb:
+            return "miss"
         ratio_ok = self.target_ratio is None or (
             self.peer_s is not None and self.gitguard_s is not None
             and self.gitguard_s <= self.target_ratio * self.peer_s)
@@ -217,9 +289,14 @@ class Row:
             self.gitguard_s is not None and self.gitguard_s < self.target_seconds)
         return "pass" if ratio_ok and seconds_ok else "miss"
 
+    @property
+    def tree_peak_mb(self) -> float:
+        return max((m.tree_peak_mb for m in self.gitguard), default=0.0)
+
     def summary(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario, "group": self.group,
+            "gitguard_tree_peak_mb": _round(self.tree_peak_mb),
             "gitguard_s": _round(self.gitguard_s), "peer_s": _round(self.peer_s),
             "ratio": _round(self.ratio), "target": self.target, "status": self.status,
             "rounds": self.rounds,
@@ -251,14 +328,15 @@ def _fmt(value: float | None, spec: str) -> str:
 def print_table(rows: Sequence[Row]) -> None:
     """The summary table, then each row's parts and notes."""
     head = (f"{'scenario':<24} {'gitguard s':>10} {'peer s':>9} {'ratio':>7} {'target':>12} "
-            f"{'result':>11} {'gg MB':>7} {'peer MB':>7}")
+            f"{'result':>11} {'gg MB':>7} {'peer MB':>7} {'gg tree MB':>10}")
     print("\n" + head + "\n" + "-" * len(head))
     for row in rows:
         gg_mb = max((m.peak_mb for m in row.gitguard), default=None)
         peer_mb = max((m.peak_mb for m in row.peer), default=None)
         print(f"{row.scenario:<24} {_fmt(row.gitguard_s, '10.2f')} {_fmt(row.peer_s, '9.2f')} "
               f"{_fmt(row.ratio, '7.2f')} {row.target:>12} {row.status:>11} "
-              f"{_fmt(gg_mb, '7.0f')} {_fmt(peer_mb, '7.0f')}")
+              f"{_fmt(gg_mb, '7.0f')} {_fmt(peer_mb, '7.0f')} "
+              f"{_fmt(row.tree_peak_mb if row.gitguard else None, '10.0f')}")
     print("\nparts: wall s, CPU s of the local tree, CPU s of the whole machine, peak MB, "
           "load average before")
     for row in rows:
@@ -578,6 +656,27 @@ known_hosts = {json.dumps(str(self.sshd.known_hosts))}
     def mirror_unchanged(self) -> None:
         self.add(self.mirror_again("mirror unchanged"))
 
+    def mirror_changed_few(self) -> None:
+        """The big site's row: 10 of the 30 changes (5 edits, 5 same-size swaps)."""
+        few = replace(self.picks, edited=self.picks.edited[:5], swapped=self.picks.swapped[:5])
+        row = self.mirror_again("mirror 10 changed", change_script(self.docroot, few))
+        row.target_ratio = 0.7  # issue #14: a change costs what the change costs
+        snapshot = self._snapshot_blobs(few.changed)
+        captured = sum(1 for p in few.changed if snapshot.get(p) == blob_id(self.docroot / p))
+        row.notes.append(f"gitguard snapshot holds {captured}/{len(few.changed)} of the changes")
+        self.add(row)
+
+    def peak_memory(self) -> None:
+        """The big site's memory row: the largest process tree of any gitguard command."""
+        measured = [m for row in self.rows for m in row.gitguard]
+        row = Row("peak memory", "mirror", measured, [], target_peak_mb=BIG_PEAK_MB,
+                  rounds=len(measured) or 1)
+        worst = max(measured, key=lambda m: m.tree_peak_mb, default=None)
+        if worst is not None:
+            row.notes.append(f"largest: {worst.label} {worst.tree_peak_mb:.0f} MB (its tree: "
+                             "the CLI, the job it forks, git and ssh, summed)")
+        self.add(row)
+
     def mirror_changed(self) -> None:
         # every round makes the same 30 paths change again (another line, new random bytes)
         row = self.mirror_again("mirror 30 changed", change_script(self.docroot, self.picks))
@@ -732,6 +831,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="gitguard vs rsync+git and AIDE, one run")
     parser.add_argument("--quick", action="store_true",
                         help=f"small site (--subsites {QUICK[0]} --uploads {QUICK[1]})")
+    parser.add_argument("--big", action="store_true",
+                        help=f"big site (--subsites {BIG[0]} --uploads {BIG[1]}): the mirror "
+                             f"rows, 10 changed files and peak memory (<= {BIG_PEAK_MB} MB)")
     parser.add_argument("--subsites", type=int)
     parser.add_argument("--uploads", type=int)
     parser.add_argument("--only", default=",".join(GROUPS),
@@ -750,7 +852,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                     f"{os.environ.get('PATH', '')}")
         if args.profile is None:
             parser.error("--profile needs py-spy (pip install py-spy)")
-    size = QUICK if args.quick else FULL
+    size = QUICK if args.quick else BIG if args.big else FULL
+    if args.big:
+        args.only = "mirror"  # the AIDE and restore rows of 3.4 GB say nothing new
     args.subsites = args.subsites or size[0]
     args.uploads = args.uploads or size[1]
     args.only = [g.strip() for g in args.only.split(",") if g.strip()]
@@ -785,7 +889,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench.mirror_unchanged()
         if bench.wants("audit"):
             bench.aide_init()
-        if bench.wants("mirror") or bench.wants("audit"):
+        if args.big:
+            print("mirror, 10 changed", flush=True)
+            bench.mirror_changed_few()
+            bench.peak_memory()
+        elif bench.wants("mirror") or bench.wants("audit"):
             print("mirror, 30 changed", flush=True)
             bench.mirror_changed()
         if bench.wants("audit"):
@@ -802,13 +910,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("note: every gitguard command ran under py-spy: its timings are inflated")
     text = json.dumps({
         "machine": info, "site": {"path": str(site), "subsites": args.subsites,
-                                  "uploads": args.uploads},
+                                  "uploads": args.uploads, "big": args.big},
         "only": args.only, "profiled": bool(args.profile),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "total_s": round(time.time() - started, 1),
         "rows": [row.summary() for row in rows], "notes": notes,
     }, indent=1) + "\n"
-    stamped = RESULTS.with_name(time.strftime("run-%Y%m%d-%H%M%S.json", time.localtime(started)))
+    stamped = RESULTS.with_name(time.strftime(f"run-{'big-' if args.big else ''}%Y%m%d-%H%M%S.json",
+                                              time.localtime(started)))
     for path in (RESULTS, stamped):
         path.write_text(text)
     print(f"\nwritten to {RESULTS} and {stamped.name}")

@@ -13,7 +13,6 @@ import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from gitguard.config import Config, Person
@@ -36,12 +35,17 @@ def approvers_by_fingerprint(config: Config) -> dict[str, Person]:
     return {key_fingerprint(p.signing_key): p for p in config.approvers if p.signing_key}
 
 
+def allowed_signers(config: Config) -> str:
+    """The allowed-signers file's text: [people]'s approvers, for git signatures only (the
+    central copy's hook is given the same text by `gitguard hooks install`)."""
+    return "".join(f'{p.key} namespaces="git" {p.signing_key}\n' for p in config.approvers)
+
+
 def write_allowed_signers(config: Config, repo: SiteRepo) -> Path:
     """Write the allowed-signers file from [people] (approvers only) and return its path."""
-    lines = [f'{p.key} namespaces="git" {p.signing_key}\n' for p in config.approvers]
     path = repo.private / "allowed_signers"
     tmp = repo.tmp("allowed_signers")
-    tmp.write_text("".join(lines), encoding="utf-8")
+    tmp.write_text(allowed_signers(config), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
@@ -97,10 +101,8 @@ def verify_commit(config: Config, repo: SiteRepo, commit: str) -> Signer:
 
 def baseline(config: Config, repo: SiteRepo, commit: str, signer: Signer) -> Baseline:
     """The Baseline record of a verified approved commit."""
-    out = repo.git.text(["log", "-1", "--format=%cI%x00%B", commit])
-    date, _, message = out.partition("\0")
-    return Baseline(commit=commit, signer=signer, date=datetime.fromisoformat(date),
-                    message=message.strip())
+    info = repo.history.info(commit)
+    return Baseline(commit=commit, signer=signer, date=info.date, message=info.message.strip())
 
 
 @dataclass(frozen=True)

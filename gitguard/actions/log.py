@@ -10,12 +10,11 @@ from gitguard.trust import check_commit
 
 
 def _commits(repo: SiteRepo, ref: str) -> list[dict[str, str]]:
-    if repo.git.rev(ref) is None:
+    tip = repo.git.rev(ref)
+    if tip is None:
         return []
-    out = repo.git.run(["log", "--format=%H%x00%cI%x00%s%x00", ref])
-    fields = out.decode("utf-8", "replace").split("\0")
-    return [{"commit": fields[i].strip(), "date": fields[i + 1], "subject": fields[i + 2]}
-            for i in range(0, len(fields) - 3, 3)]
+    return [{"commit": c.commit, "date": c.date.isoformat(), "subject": c.subject}
+            for c in repo.history.commits(tip)]
 
 
 def history(config: Config, site: Site) -> dict[str, Any]:

@@ -82,6 +82,7 @@ _BLOB_ID = re.compile(rb"[0-9a-f]{40}")
 MAX_PATH = 1 << 16  # bytes of one listed path: deep trees pass PATH_MAX (4 KB) on purpose
 TAR_PATH_MAX = 4000  # bytes of a whole path from which tar cannot open it (PATH_MAX 4096)
 MAX_OUTPUT = 1 << 30  # bytes of one command's output: an endless listing is refused
+PARSE_SLICE = 1 << 20  # bytes of a listing parsed at a time
 STALL = 120.0  # seconds a remote command may go without progress either way
 POLL = 1.0  # seconds between looks at a quiet channel
 SFTP_PATH_MAX = 4096  # sftp-server drops the entries whose full path reaches this
@@ -149,6 +150,23 @@ def _parse(fields: Sequence[bytes], exclude: PathSet) -> list[Entry]:
     return entries
 
 
+def _parse_listing(listing: bytes, exclude: PathSet) -> list[Entry] | None:
+    """The entries of whole records (FIND_FORMAT); None when a record is cut short. A slice
+    of records at a time: the fields of 100,000 paths at once would be a million small
+    objects, the bulk of a big site's first mirror's memory."""
+    entries: list[Entry] = []
+    start = 0
+    while start < len(listing):
+        cut = listing.find(_END, start + PARSE_SLICE)
+        end = len(listing) if cut < 0 else cut + len(_END)
+        fields = listing[start:end].replace(_END, b"\0").split(b"\0")
+        if len(fields) % 9 != 1:
+            return None
+        entries += _parse(fields, exclude)
+        start = end
+    return entries
+
+
 def _sound(raw: bytes) -> bool:
     """Whether find's path is './' and a relative path: no empty, '.' or '..' part."""
     path = raw[2:]
@@ -164,12 +182,74 @@ def _path(raw: bytes) -> str:
 
 def _delta(before: bytes, after: bytes) -> tuple[bytes, list[bytes]]:
     """The records (FIND_FORMAT) of `after` that `before` lacks, as a listing of their own,
-    and the records of `before` that `after` lacks."""
-    old = set(before.split(_END))
-    records = after.split(_END)
-    new = set(records)
-    return (b"".join(r + _END for r in records if r and r not in old),
-            [r for r in old if r and r not in new])
+    and the records of `before` that `after` lacks.
+
+    find lists a tree in the same order run after run, so the two listings are long equal
+    stretches around the changes: those are skipped by comparing large slices (memcmp),
+    and only the stretches that differ are split into records and compared as sets. A
+    stretch found out of order only makes its records look changed (read once more)."""
+    added: list[bytes] = []
+    gone: list[bytes] = []
+    i = j = 0
+    while i < len(before) and j < len(after):
+        if before[i:i + _SKIP] == after[j:j + _SKIP]:
+            i, j = i + _SKIP, j + _SKIP
+            continue
+        # Equal bytes since the last record start on both sides: back up to where the
+        # record that differs starts, then find a record further on that both hold.
+        i, j = _record_start(before, i), _record_start(after, j)
+        synced = _resync(before, after, i, j)
+        if synced is None:
+            break
+        _compare(before[i:synced[0]], after[j:synced[1]], added, gone)
+        i, j = synced
+    _compare(before[i:], after[j:], added, gone)
+    return b"".join(r + _END for r in added), gone
+
+
+_SKIP = 1 << 15  # bytes compared at a time where the listings agree
+_PROBE = 1 << 14  # how far past a difference a record is looked for on the other side
+
+
+def _record_start(listing: bytes, at: int) -> int:
+    """Where the record holding position `at` starts."""
+    end = listing.rfind(_END, 0, at)
+    return end + len(_END) if end >= 0 else 0
+
+
+def _resync(before: bytes, after: bytes, i: int, j: int) -> tuple[int, int] | None:
+    """Where the listings agree again after a difference at record starts i and j: the
+    start of a record of `before` past i found whole in `after` past j, and its place
+    there; None when none of a few tried is found (the rest is then compared at once)."""
+    at = i + _PROBE
+    for _ in range(8):
+        start = before.find(_END, at)
+        if start < 0:
+            return None
+        start += 2
+        end = before.find(_END, start)
+        if end < 0:
+            return None
+        found = after.find(before[start - 2:end + 2], max(j - 2, 0))
+        if found >= 0:
+            return start, found + 2
+        at = end
+    return None
+
+
+def _compare(old: bytes, new: bytes, added: list[bytes], gone: list[bytes]) -> None:
+    """Add the records of `new` that `old` lacks (in order) and those of `old` that `new`
+    lacks (set differences run in C)."""
+    if old == new:
+        return
+    old_records = old.split(_END)
+    records = new.split(_END)
+    fresh = set(records).difference(old_records)
+    fresh.discard(b"")
+    added += [r for r in records if r in fresh]
+    lost = set(old_records).difference(records)
+    lost.discard(b"")
+    gone += lost
 
 
 def _perl(script: str) -> str:
@@ -476,10 +556,9 @@ class SshRemote:
         if out and not out.endswith(_END):
             raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
         changed, gone = (out, []) if since is None else _delta(since, out)
-        fields = changed.replace(_END, b"\0").split(b"\0")
-        if len(fields) % 9 != 1:
+        entries = _parse_listing(changed, exclude)
+        if entries is None:
             raise ScanError(f"{self.description}: listing was cut short, nothing was committed")
-        entries = _parse(fields, exclude)
         if since is None:
             return Scan(entries, listing=out)
         present = {e.path for e in entries}
@@ -918,7 +997,10 @@ class SshRemote:
         stream = io.BufferedReader(_ChannelReader(chan, self.description), buffer_size=1 << 20)
         with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
                           errors="surrogateescape") as archive:
-            for member in archive:
+            while (member := archive.next()) is not None:
+                # tarfile keeps every member it read, about a kilobyte each: 130 MB on a
+                # big site's first mirror. A stream is read once; none is needed again.
+                archive.members.clear()  # type: ignore[attr-defined]  # (not in typeshed)
                 name = member.name[2:] if member.name.startswith("./") else member.name
                 if not member.isfile() or name not in wanted or name in seen:
                     raise ScanError(f"{self.description}: unexpected archive member "

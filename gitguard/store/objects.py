@@ -10,7 +10,7 @@ import tempfile
 import threading
 import zlib
 from binascii import unhexlify
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +36,7 @@ _COMPRESSED_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"PK\x03\x04
                      b"%PDF", b"wOF2", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"OggS",
                      b"ID3", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x1cftyp",
                      b"\x00\x00\x00 ftyp")
-_IN_FLIGHT = 64 << 20
+_IN_FLIGHT = 32 << 20  # bytes of blobs waiting to be deflated: bounds memory
 STREAM_ABOVE = 8 << 20  # larger blobs are written as they arrive, never held whole
 
 
@@ -366,6 +366,29 @@ def commit(git: Git, tree: str, parents: Iterable[str], message: str,
 def move_ref(git: Git, ref: str, new: str, old: str | None, reason: str) -> None:
     """Point ref at new only if it still points at old (compare-and-swap)."""
     git.run(["update-ref", "-m", reason, ref, new, old or ZERO])
+
+
+TREE_MODE = 0o040000
+
+
+def tree_body(entries: Mapping[bytes, tuple[int, str]]) -> bytes:
+    """A tree object's bytes from name -> (mode, id in hex), in git's order (a folder sorts
+    as if its name ended in '/')."""
+    names = sorted(entries, key=lambda n: n + b"/" if entries[n][0] == TREE_MODE else n)
+    return b"".join(b"%o %s\0" % (entries[n][0], n) + unhexlify(entries[n][1]) for n in names)
+
+
+def write_object(git: Git, kind: str, data: bytes) -> str:
+    """Write one object (a tree, say) as a loose object, at once; return its id."""
+    header = b"%s %d\0" % (kind.encode(), len(data))
+    oid = hashlib.sha1(header + data).hexdigest()
+    path = git.git_dir / "objects" / oid[:2] / oid[2:]
+    if not path.exists():
+        try:
+            BlobWriter._write(path, header, data)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the repository: {exc}") from None
+    return oid
 
 
 def tree_id(rows: Iterable[tuple[bytes, str | bytes, bytes]]) -> str:
