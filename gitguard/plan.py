@@ -37,6 +37,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class RowStep:
+    """One row of the CMS database a restore puts back (its approved values) or deletes
+    (a flagged new row): values in column order, binary ones marked."""
+
+    action: str  # "put" | "delete"
+    table: str
+    key: str
+    title: str | None
+    columns: tuple[str, ...]  # "put": every column; "delete": the key columns
+    values: tuple[bytes | None, ...]
+    binary: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
 class RestorePlan:
     """Every step, in the order that keeps each one safe: folders the attacker locked
     opened again, removals deepest first, then folders shallowest first, then files and
@@ -46,6 +60,7 @@ class RestorePlan:
     # New files too big to back up: never removed (no copy of them would be left), so the
     # restore's check still finds them different.
     left: tuple[str, ...] = ()
+    rows: tuple[RowStep, ...] = ()  # the CMS database's flagged rows (gitguard.database)
 
     @cached_property
     def paths(self) -> list[str]:

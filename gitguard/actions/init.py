@@ -17,8 +17,14 @@ def init(config: Config, site: Site) -> str:
     if isinstance(site.source, LocalSource) and not site.source.path.is_dir():
         raise SourceError(f"docroot {site.source.path} is not a directory")
     remote = open_remote(site)
+    database = ""
     try:
         how = remote.detect() if isinstance(remote, SshRemote) else "local"
+        if site.database is not None:
+            from gitguard.database.dump import check_access
+
+            check_access(site, remote)  # logs in, reads nothing
+            database = "; database reachable"
     finally:
         remote.close()
-    return f"repository {repo.path} ready; source {site.source} reachable ({how})"
+    return f"repository {repo.path} ready; source {site.source} reachable ({how}){database}"

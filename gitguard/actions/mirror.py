@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from gitguard.clock import now
 from gitguard.config import Config, Site
+from gitguard.database.errors import DatabaseNotBackedUp
 from gitguard.errors import GitguardError
 from gitguard.model import Kind, printable
 from gitguard.policy import PathSet, Policy
@@ -22,6 +25,9 @@ from gitguard.store.snapshot import (
     nothing_changed,
     too_big,
 )
+
+if TYPE_CHECKING:
+    from gitguard.database.snapshot import DatabaseBackup
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +58,55 @@ def mirror_locked(repo: SiteRepo, site: Site, deep: bool = False, action: str = 
     try:
         remote = remote or open_remote(site)
         try:
+            database = _database(repo, site, remote, deep)
             outcome, deep = _take(repo, site, remote, deep, expect_known, deep_without_ctime,
                                   only)
+            outcome = _with_database(repo, site, outcome, database)
         finally:
             if own:
                 remote.close()
     except GitguardError as exc:
         repo.record(action, site.name, started, "error", str(exc))
         raise
-    repo.record(action, site.name, started, "ok", describe(outcome), {
+    line = describe(outcome) + (f"; {database.describe()}" if database else "")
+    repo.record(action, site.name, started, "ok" if not database or not database.error
+                else "error", line, {
         "snapshot": outcome.commit, "tip": outcome.tip, "added": outcome.added,
         "modified": outcome.modified, "deleted": outcome.deleted,
         "meta_changed": outcome.meta_changed, "files": outcome.files, "read": outcome.read,
-        "bytes_read": outcome.bytes_read, "deep": deep})
+        "bytes_read": outcome.bytes_read, "deep": deep,
+        **({"database": database.journal()} if database else {})})
+    if database and database.error:
+        raise DatabaseNotBackedUp(f"the file backup was committed ({describe(outcome)}), but "
+                                  f"the database was not backed up: {database.error}")
     return outcome
+
+
+def _database(repo: SiteRepo, site: Site, remote: Remote,
+              deep: bool) -> DatabaseBackup | None:
+    """The site's CMS database read for this snapshot (None when it has none); `deep`
+    reads every row, whatever the checksums say."""
+    if site.database is None:
+        return None
+    from gitguard.database.snapshot import backup  # the client only where a site has one
+
+    return backup(repo, site, remote, deep)
+
+
+def _with_database(repo: SiteRepo, site: Site, outcome: SnapshotOutcome,
+                   database: DatabaseBackup | None) -> SnapshotOutcome:
+    """The outcome once the database folder is in the newest snapshot: in the commit this
+    run made, or a commit of its own when only the database changed."""
+    if database is None or outcome.tip is None:
+        return outcome
+    if outcome.commit is None and (database.outcome is None
+                                   or database.tree == database.outcome.previous):
+        return outcome  # the newest snapshot holds this very folder already
+    from gitguard.database.snapshot import commit_database
+
+    key = "\0".join((str(site.source), Policy.for_site(site).exclude.key))
+    new = commit_database(repo, outcome.tip, database.tree, outcome.commit is not None, key)
+    return outcome if new is None else replace(outcome, commit=new, tip=new)
 
 
 def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: bool,
@@ -94,6 +135,10 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     if scan.unchanged:
         assert seen is not None
         return _unchanged(tip, seen[1]), deep  # the very listing of the last snapshot
+    if cache is None and scan.removed is not None and seen is not None and tip is not None:
+        # a delta reads the snapshot at its own paths only: a cost that grows with the change
+        cache = repo.partial_cache(tip, [*(e.path for e in scan.entries), *scan.removed],
+                                   seen[1])
     cache = cache or repo.load_cache(tip)
     if scan.removed is not None and cache.commit != tip:
         scan = remote.scan(exclude)  # a delta needs the cache of the snapshot it is a delta to
@@ -102,8 +147,10 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
                                                if e.kind is not Kind.DIR))
     else:
         outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known, fresh)
+    listing = scan.listing
+    del scan, cache  # a big site's entries and old cache: not needed while the listing is kept
     if outcome.tip is not None:
-        repo.remember_listing(outcome.tip, key, scan.listing if outcome.complete else None,
+        repo.remember_listing(outcome.tip, key, listing if outcome.complete else None,
                               outcome.files)
     return outcome, deep
 

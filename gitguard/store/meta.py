@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from gitguard.model import ENCODING, ERRORS, Kind, path_bytes, path_str
 
 META_PATH = ".gitguard-meta"
 UNSTORABLE_DIR = ".gitguard-unstorable"
+DB_DIR = ".gitguard-db"  # the CMS database's tables (gitguard.database), beside the files
 HEADER = (b"# gitguard metadata v2: mode uid gid kind path (f file, d folder, l symlink, "
           b"s FIFO, socket or device)\n")
 # v1 files (no 's') decode the same: only the header differs, and decode skips it. patch_rows
@@ -153,6 +154,18 @@ def patch_rows(data: bytes, changes: Mapping[bytes, tuple[int, int, int, bytes] 
     return HEADER + b"\n".join(lines) + (b"\n" if lines else b"")
 
 
+def encode_line(path: str, row: tuple[int, int, int, bytes]) -> bytes:
+    """One path's line of the metadata file (encode_rows's, for a path that needs no
+    quoting in a file whose names all do not: quote() decides)."""
+    return _head(row) + quote(path)
+
+
+def line_of(lines: Sequence[bytes], raw: bytes) -> bytes | None:
+    """The line of a raw path among the sorted lines of a metadata file, or None."""
+    at = bisect_left(lines, raw, key=_line_path)
+    return lines[at] if at < len(lines) and _line_path(lines[at]) == raw else None
+
+
 def _head(row: tuple[int, int, int, bytes]) -> bytes:
     """A line of the metadata file up to its path: mode, owner and kind code."""
     return b"%04o %d %d %s " % row
@@ -183,7 +196,7 @@ def decode(data: bytes) -> dict[str, Meta]:
     return result
 
 
-_RESERVED = (META_PATH, UNSTORABLE_DIR)
+_RESERVED = (META_PATH, UNSTORABLE_DIR, DB_DIR)
 _ESCAPE = re.compile(r"[%/.]")
 _UNESCAPE = re.compile(r"%(25|2F|2E)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -13,7 +14,16 @@ from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes, printable
 from gitguard.progress import Progress
 from gitguard.remote.base import Content
 from gitguard.store import meta
-from gitguard.store.objects import ZERO, BlobWriter, blob_id, commit, ls_tree, move_ref
+from gitguard.store.objects import (
+    ZERO,
+    BlobWriter,
+    blob_id,
+    commit,
+    commit_tree,
+    ls_tree,
+    move_ref,
+    write_object,
+)
 from gitguard.store.repo import (
     CTIME,
     GID,
@@ -28,6 +38,8 @@ from gitguard.store.repo import (
     ScanCache,
     SiteRepo,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,18 +122,23 @@ def _tree_path(path: str, cached: CachedStat) -> bytes:
 class _Diff:
     """What a new scan changes against the newest snapshot, counted in one pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_rows: bool = True) -> None:
         self.added = self.modified = self.deleted = self.mode_changes = 0
         self.fresh = 0  # paths the snapshot did not have, folders included
         self.meta_paths: set[str] = set()  # whose line in the metadata file changes
         self.rows: list[bytes] = []  # update-index lines for the changed blobs
+        # without a snapshot to change, the tree is written from every path and a first
+        # mirror's 100,000 rows here would only cost memory
+        self._keep = keep_rows
 
     def blob(self, path: str, stat: CachedStat) -> None:
-        self.rows.append(b"%s %s\t%s\0" % (_git_mode(stat), stat[OID].encode(),
-                                           _tree_path(path, stat)))
+        if self._keep:
+            self.rows.append(b"%s %s\t%s\0" % (_git_mode(stat), stat[OID].encode(),
+                                               _tree_path(path, stat)))
 
     def gone(self, path: str, stat: CachedStat) -> None:
-        self.rows.append(b"0 %s\t%s\0" % (ZERO.encode(), _tree_path(path, stat)))
+        if self._keep:
+            self.rows.append(b"0 %s\t%s\0" % (ZERO.encode(), _tree_path(path, stat)))
 
     def compare(self, path: str, before: CachedStat | None, now: CachedStat) -> None:
         """One path present now; `before` is what the snapshot had there."""
@@ -173,16 +190,16 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
     `contents` must yield every file that files_to_read named, except those in `known`
     (path -> id of a blob the repository holds, hashed on the server); if it raises, nothing
     is committed and the cache is left as it was. With `removed`, `entries` hold only the
-    new and changed paths (a delta to the valid scan cache) and `removed` the ones gone.
+    new and changed paths (a delta to the valid scan cache) and `removed` the ones gone;
+    with a partial cache (rows of those paths alone), nothing costs more than the change.
     A file above `limit` bytes is listed with its mode and owner but holds no blob.
     """
     known = known or {}
     parent = repo.git.rev(SNAPSHOTS)
     base, base_meta = _base(repo, cache, parent)
-    sizes = {e.path: e.size for e in entries if e.kind is Kind.FILE}
-    read_oids: dict[str, tuple[str, bool]] = {}
+    read_oids: dict[str, tuple[str, int]] = {}  # path -> blob id, size as read
     read = bytes_read = 0
-    diff = _Diff()
+    diff = _Diff(keep_rows=cache.valid and parent is not None)
     new_cache: dict[str, CachedStat] = {}
     if removed is not None:
         assert cache.valid, "a delta needs the scan cache it is a delta to"
@@ -199,9 +216,7 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                                 f"above max_file_size ({limit}); nothing was committed (the "
                                 "next run lists it as too large to back up)")
             oid = writer.add(content.size, content.chunks)
-            # A size that differs from the listing means the file changed between the two:
-            # its bytes are consistent, but the stat must not vouch for them next time.
-            read_oids[content.path] = (oid, content.size == sizes[content.path])
+            read_oids[content.path] = (oid, content.size)
             read += 1
             bytes_read += content.size
             bar.advance()
@@ -213,8 +228,10 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             if kind is Kind.DIR or kind is Kind.SPECIAL:
                 oid = ""  # git holds neither; the metadata file does
             elif path in read_oids:
-                oid, consistent = read_oids[path]
-                if not consistent:
+                oid, size = read_oids[path]
+                if size != entry.size:
+                    # the file changed between the listing and the read: its bytes are
+                    # consistent, but the stat must not vouch for them next time
                     ctime = -1
             elif path in known:
                 oid = known[path]
@@ -236,25 +253,33 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
         if removed is None and len(new_cache) - diff.fresh < len(base):
             for path in base.keys() - new_cache.keys():
                 diff.removed(path, base[path])
+        read_oids.clear()  # a big site's first mirror: its memory is the metadata file's now
         meta_oid = base_meta
         if diff.meta_paths or base_meta is None:
             # the cache's rows are what its metadata file says, line for line
             data = _metadata(repo, new_cache, base_meta if cache.valid else None,
-                             diff.meta_paths)
+                             diff.meta_paths, cache.partial)
             meta_oid = writer.add_bytes(data)
             _LAST_META.clear()
             _LAST_META[meta_oid] = data
     rows = new_cache.values()
     files = sum(1 for row in rows if row[KIND] != _DIR)
+    if cache.files is not None:  # partial: the rest of the snapshot is as it was
+        files += cache.files - sum(1 for row in base.values() if row[KIND] != _DIR)
+    # (a partial cache's other rows vouched for their files: a delta follows a complete run)
     complete = all(row[CTIME] >= 0 for row in rows)
+    gone = [path for path in removed or () if path in base]
     if parent is not None and not diff.changed and meta_oid == base_meta:
-        if new_cache != cache.entries or not cache.valid:
-            repo.save_cache(ScanCache(parent, new_cache, meta_oid))  # same tree, newer stat
+        if cache.partial:
+            repo.save_delta(parent, ScanCache(parent, new_cache, meta_oid, False, files), gone)
+        elif new_cache != cache.entries or not cache.valid:
+            # same tree, newer stat
+            repo.save_cache(ScanCache(parent, new_cache, meta_oid, cache.verified))
         return SnapshotOutcome(commit=None, tip=parent, added=0, modified=0, deleted=0,
                                meta_changed=0, files=files, read=read, bytes_read=bytes_read,
                                complete=complete)
     assert meta_oid is not None
-    tree, index = _write_tree(repo, cache, diff, new_cache, meta_oid)
+    tree, index = _write_tree(repo, cache, diff, new_cache, meta_oid, parent)
     summary = f"{diff.added} added, {diff.modified} modified, {diff.deleted} deleted"
     if diff.mode_changes:
         summary += f", {diff.mode_changes} mode or owner changes"
@@ -262,8 +287,14 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                f"read: {read} ({bytes_read} bytes)\n")
     new_commit = commit(repo.git, tree, [parent] if parent else [], message)
     move_ref(repo.git, SNAPSHOTS, new_commit, parent, "gitguard mirror")
-    os.replace(index, repo.private / "snapshot.index")
-    repo.save_cache(ScanCache(new_commit, new_cache, meta_oid))
+    kept = repo.private / "snapshot.index"
+    if index is None:
+        kept.unlink(missing_ok=True)  # it no longer holds the newest snapshot
+        assert parent is not None
+        repo.save_delta(parent, ScanCache(new_commit, new_cache, meta_oid, False, files), gone)
+    else:
+        os.replace(index, kept)
+        repo.save_cache(ScanCache(new_commit, new_cache, meta_oid, cache.verified))
     return SnapshotOutcome(commit=new_commit, tip=new_commit, added=diff.added,
                            modified=diff.modified, deleted=diff.deleted,
                            meta_changed=diff.mode_changes, files=files, read=read,
@@ -277,18 +308,19 @@ PATCH_LIMIT = 2000  # changed lines up to which the last metadata file is patche
 
 
 def _metadata(repo: SiteRepo, stats: Mapping[str, CachedStat], base_meta: str | None,
-              changed: set[str]) -> bytes:
+              changed: set[str], partial: bool = False) -> bytes:
     """The metadata file of a scan, from its cache rows: the file `base_meta` (whose lines
-    are the rows but for the `changed` paths) patched when they are few, else encoded
-    afresh."""
+    are the rows but for the `changed` paths) patched when they are few or the rows are a
+    partial cache's, else encoded afresh."""
     data = None
-    if base_meta is not None and len(changed) <= PATCH_LIMIT:
+    if base_meta is not None and (len(changed) <= PATCH_LIMIT or partial):
         old = _LAST_META.get(base_meta)
         if old is None:
-            old = repo.git.run(["cat-file", "blob", base_meta], check=False)
+            old = repo.verified_blob(base_meta)
         data = meta.patch_rows(old, {
             path_bytes(p): None if (s := stats.get(p)) is None else _meta_row(s)
             for p in changed})
+    assert data is not None or not partial, "a partial cache's metadata file is patched"
     return _encoded(stats) if data is None else data
 
 
@@ -317,6 +349,8 @@ def _base(repo: SiteRepo, cache: ScanCache,
     for mode, oid, path in ls_tree(repo.git, parent):
         if path == meta.META_PATH:
             meta_oid = oid
+        elif path.startswith(meta.DB_DIR + "/"):
+            continue  # the CMS database's folder is no scanned path
         else:
             blobs[meta.real_path(path)] = (mode, oid)
     metas = meta.decode(repo.git.run(["cat-file", "blob", meta_oid])) if meta_oid else {}
@@ -332,23 +366,65 @@ def _base(repo: SiteRepo, cache: ScanCache,
 
 
 def _write_tree(repo: SiteRepo, cache: ScanCache, diff: _Diff, stats: Mapping[str, CachedStat],
-                meta_oid: str) -> tuple[str, os.PathLike[str]]:
-    """Write the tree through a private index. The index of the last snapshot is kept, so
-    only the changed paths are fed to git and unchanged folders reuse their cached trees."""
+                meta_oid: str, parent: str | None) -> tuple[str, os.PathLike[str] | None]:
+    """Write the tree through a private index: the newest snapshot's tree plus the changed
+    paths, so unchanged folders reuse their cached trees. The index of the last snapshot
+    is kept for that; the data dir is no one's to trust, so what it gives is held against
+    the snapshot, and a kept index that adds anything else is rebuilt from git."""
     index = repo.tmp("snapshot-index")
     kept = repo.private / "snapshot.index"
-    if cache.valid and kept.exists():
-        shutil.copyfile(kept, index)
-        rows = diff.rows
-    else:
-        rows = [b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), _tree_path(p, s))
-                for p, s in stats.items() if s[OID]]
-    rows.append(b"100644 %s\t%s\0" % (meta_oid.encode(), meta.META_PATH.encode()))
+    meta_row = b"100644 %s\t%s\0" % (meta_oid.encode(), meta.META_PATH.encode())
+    if cache.partial and parent is not None:
+        # the newest snapshot's trees with the changed paths set: no index of the site
+        changes = {}
+        for row in [*diff.rows, meta_row]:
+            head, _, path = row[:-1].partition(b"\t")
+            mode, oid = head.split(b" ")
+            changes[path] = None if mode == b"0" else (int(mode, 8), oid.decode())
+        return repo.trees(parent).patch(
+            changes, lambda data: write_object(repo.git, "tree", data)), None
     # version 4 compresses the paths: a third less index to read and write on every run
     env = {"GIT_INDEX_FILE": str(index), "GIT_INDEX_VERSION": "4"}
-    try:
+
+    def write(rows: list[bytes]) -> str:
         repo.git.run(["update-index", "-z", "--index-info"], input=b"".join(rows), env=env)
-        return repo.git.text(["write-tree"], env=env), index
+        return repo.git.text(["write-tree"], env=env)
+
+    try:
+        if cache.valid and parent is not None:
+            base = commit_tree(repo.git, parent)
+            rows = [*diff.rows, meta_row]
+            if kept.exists():
+                shutil.copyfile(kept, index)
+                tree = write(rows)
+                if _adds_only(repo, base, tree, rows):
+                    return tree, index
+                log.warning("%s: the kept index holds what the newest snapshot does not; "
+                            "rebuilt from git", repo.path)
+                index.unlink()
+            repo.git.run(["read-tree", base], env=env)
+            return write(rows), index
+        return write([b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), _tree_path(p, s))
+                      for p, s in stats.items() if s[OID]] + [meta_row]), index
     except BaseException:
         index.unlink(missing_ok=True)
         raise
+
+
+def _adds_only(repo: SiteRepo, base: str, tree: str, rows: list[bytes]) -> bool:
+    """Whether `tree` differs from the tree `base` in the index rows given alone (each
+    "<mode> <id>\\t<path>\\0", mode 0 for a removal), the CMS database's folder aside."""
+    wanted = {}
+    for row in rows:
+        head, _, path = row[:-1].partition(b"\t")
+        mode, oid = head.split(b" ")
+        wanted[path] = None if mode == b"0" else (int(mode, 8), oid)
+    out = repo.git.run(["diff-tree", "-r", "-z", "--no-renames", base, tree]).split(b"\0")
+    for head, path in zip(out[0:-1:2], out[1::2], strict=True):
+        if path.startswith(meta.DB_DIR.encode() + b"/"):
+            continue
+        _old_mode, mode, _old_oid, oid, status = head[1:].split(b" ")
+        found = None if status == b"D" else (int(mode, 8), oid)
+        if path not in wanted or wanted[path] != found:
+            return False
+    return True

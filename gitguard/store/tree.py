@@ -20,6 +20,7 @@ from gitguard.store.objects import (
 from gitguard.store.repo import ScanCache, SiteRepo
 
 UNSTORABLE = meta.UNSTORABLE_DIR + "/"
+DATABASE = meta.DB_DIR + "/"  # the CMS database's folder: gitguard.database reads it
 _FILE = Kind.FILE.value
 _LINK = Kind.SYMLINK.value
 
@@ -87,7 +88,7 @@ def read_state(git: Git, rev: str | None) -> TreeState:
     stored = verified_ls_tree(git, commit)
     meta_entry = stored.pop(meta.META_PATH, None)
     files = {meta.real_path(path) if path.startswith(UNSTORABLE) else path: entry
-             for path, entry in stored.items()}
+             for path, entry in stored.items() if not path.startswith(DATABASE)}
     raw = verified_blob(git, meta_entry[1]) if meta_entry else b""
     return _keep(git, commit, TreeState(files, meta.decode(raw)), raw)
 
@@ -167,6 +168,8 @@ def _patched(git: Git, base_commit: str, commit: str) -> TreeState:
         # ":<old mode> <new mode> <old id> <new id> <status>", then the path
         _old_mode, mode, _old_oid, oid, status = head[1:].decode().split(" ")
         path = name.decode("utf-8", "surrogateescape")
+        if path.startswith(DATABASE):
+            continue
         if path == meta.META_PATH:
             new_raw = git.run(["cat-file", "blob", oid]) if status != "D" else b""
             metas = _patched_meta(base.meta, raw, new_raw)
@@ -193,14 +196,20 @@ def _patched_meta(base: Mapping[str, meta.Meta], raw: bytes, new_raw: bytes
 
 
 def commit_state(repo: SiteRepo, state: TreeState, parents: list[str], message: str,
-                 sign_with: list[str] | None = None, env: dict[str, str] | None = None) -> str:
-    """Write a TreeState as a commit (signed when sign_with is given); return its id."""
+                 sign_with: list[str] | None = None, env: dict[str, str] | None = None,
+                 database: str | None = None) -> str:
+    """Write a TreeState as a commit (signed when sign_with is given), with `database` as
+    its CMS database folder (gitguard.database) when given; return its id."""
     with BlobWriter(repo.git) as writer:
         meta_oid = writer.add_bytes(meta.encode(state.meta))
     rows = [(mode, oid, meta.stored_name(path, mode == "120000"))
             for path, (mode, oid) in state.files.items()]
     rows.append(("100644", meta_oid, meta.META_PATH))
     tree = write_tree(repo.git, rows, repo.tmp("tree-index"))
+    if database is not None:
+        from gitguard.database.gittree import with_database
+
+        tree = with_database(repo.git, tree, database)
     new = commit(repo.git, tree, parents, message, sign_with=sign_with or (), env=env)
     remember_state(repo.git, new, state)
     return new
