@@ -7,8 +7,11 @@ and images, so no report can run script or load anything from outside.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+import secrets
+from collections.abc import Mapping
 from importlib.resources import files
 
 import markdown
@@ -23,7 +26,11 @@ _REFUSED_INLINE = ("html", "link", "image_link", "image_reference", "reference",
 _DIFF_BLOCK = re.compile(r'<pre><code class="language-diff">(.*?)</code></pre>', re.S)
 _DIFF_CLASSES = (("+++", "diff-file"), ("---", "diff-file"), ("+", "diff-add"),
                  ("-", "diff-del"), ("@@", "diff-hunk"), ("\\", "diff-note"))
-_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# A line of the live look's picture references, as markdown._look_pictures writes them
+# (server text is escaped by the builders, so it never forms one).
+_PICTURE_LINE = re.compile(r"^(?:!\[[^\[\]\n]*\]\(look-[A-Za-z0-9._-]+\.png\) ?)+$", re.M)
+PICTURE_REF = re.compile(r"!\[([^\[\]\n]*)\]\((look-[A-Za-z0-9._-]+\.png)\)")
 _INLINE_CODE = re.compile(r"(?<!<pre>)<code>([^<]*)</code>")
 _CHARACTER = re.compile(r"&[#A-Za-z0-9]+;|.", re.S)
 _RUN = 24  # longest stretch of a path or hash printed without a place to wrap
@@ -75,13 +82,40 @@ def _title(markdown_text: str) -> str:
     return "gitguard"
 
 
-def render_html(markdown_text: str, *, lang: str = "id", status: Status | None = None) -> str:
+def _embed_pictures(markdown_text: str, images: Mapping[str, bytes]) -> tuple[str, dict[str, str]]:
+    """Picture lines replaced by placeholders, and the HTML of each placeholder: the PNGs
+    kept beside the report, embedded (the page loads nothing)."""
+    nonce = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(16))
+    blocks: dict[str, str] = {}
+
+    def figure(alt: str, name: str) -> str:
+        data = base64.b64encode(images[name]).decode("ascii")
+        return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(alt)}</figcaption></figure>")
+
+    def replace(match: re.Match[str]) -> str:
+        refs = PICTURE_REF.findall(match.group(0))
+        if not all(name in images for _, name in refs):
+            return match.group(0)  # a picture not at hand stays a reference
+        token = f"gitguardpictures{nonce}{len(blocks)}"
+        blocks[token] = ('<div class="look-pictures">'
+                         + "".join(figure(alt, name) for alt, name in refs) + "</div>")
+        return token
+
+    return _PICTURE_LINE.sub(replace, markdown_text), blocks
+
+
+def render_html(markdown_text: str, *, lang: str = "id", status: Status | None = None,
+                images: Mapping[str, bytes] | None = None) -> str:
     """A complete HTML document for a Markdown report, with the stylesheet embedded.
 
     `status` marks the page (class status-ok, status-critical ...) so the overall state
-    shows at a glance.
+    shows at a glance; `images` are the pictures the report refers to, by file name.
     """
+    markdown_text, blocks = _embed_pictures(markdown_text, images or {})
     body = _converter().convert(markdown_text)
+    for token, block in blocks.items():
+        body = body.replace(f"<p>{token}</p>", block)
     body = _DIFF_BLOCK.sub(_colour_diff, _INLINE_CODE.sub(_soft_breaks, body))
     marker = f' class="status-{status.value}"' if status is not None else ""
     return (
