@@ -16,7 +16,6 @@ from helpers import git, gitguard, make_key, run, write_config
 APPROVED = "refs/heads/approved"
 SEEN = "refs/gitguard/approved-seen"
 JOURNAL = "refs/heads/journal"
-HOOK = Path(__file__).resolve().parents[2] / "hooks" / "update"
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,10 @@ def site(tmp_path: Path) -> Site:
     (docroot / "index.html").write_text("<h1>Kabupaten</h1>\n")
     offsite = tmp_path / "backup.git"
     subprocess.run(["git", "init", "-q", "--bare", str(offsite)], check=True)
-    (offsite / "hooks" / "update").symlink_to(HOOK)
     key, public = make_key(tmp_path, "rina")
     config = write_config(tmp_path, {"www": {"source": "html", "remotes": [str(offsite)]}},
                           {"rina": {"name": "Rina", "role": "kasubbag", "signing_key": public}})
+    run("hooks", "install", str(offsite), config=config)
     repo = tmp_path / "gitguard-data" / "www.git"
     run("init", config=config)
     run("mirror", config=config)

@@ -55,21 +55,21 @@ def test_central_copy_hook_refuses_deletes_and_rewrites(tmp_path: Path) -> None:
     empty = git(local, "hash-object", "-t", "tree", "-w", "--stdin", input=b"")
     first = git(local, "commit-tree", empty, "-m", "first")
     second = git(local, "commit-tree", empty, "-p", first, "-m", "second")
-    git(local, "update-ref", "refs/heads/approved", second)
-    git(local, "push", "-q", str(central), "refs/heads/approved")
+    git(local, "update-ref", "refs/heads/snapshots", second)
+    git(local, "push", "-q", str(central), "refs/heads/snapshots")
 
     def push(*args: str) -> subprocess.CompletedProcess[str]:
         *options, refspec = args
         return subprocess.run(["git", "--git-dir", str(local), "push", *options, str(central),
                                refspec], capture_output=True, text=True, check=False)
 
-    git(local, "update-ref", "refs/heads/approved", first)
-    refused = push("--force", "refs/heads/approved")
+    git(local, "update-ref", "refs/heads/snapshots", first)
+    refused = push("--force", "refs/heads/snapshots")
     assert refused.returncode != 0 and "refusing to rewrite" in refused.stderr
-    refused = push(":refs/heads/approved")
+    refused = push(":refs/heads/snapshots")
     assert refused.returncode != 0 and "refusing to delete" in refused.stderr
-    assert git(central, "rev-parse", "refs/heads/approved") == second
+    assert git(central, "rev-parse", "refs/heads/snapshots") == second
     third = git(local, "commit-tree", empty, "-p", second, "-m", "third")
-    git(local, "update-ref", "refs/heads/approved", third)
-    assert push("refs/heads/approved").returncode == 0
-    assert git(central, "rev-parse", "refs/heads/approved") == third
+    git(local, "update-ref", "refs/heads/snapshots", third)
+    assert push("refs/heads/snapshots").returncode == 0
+    assert git(central, "rev-parse", "refs/heads/snapshots") == third

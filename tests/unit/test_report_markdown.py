@@ -157,6 +157,17 @@ def restore(verified: bool) -> RestoreResult:
     )
 
 
+# what check records name (actions/audit.py's named_findings): path, severity, code, detail
+FOUND_CRITICAL = [
+    ["index.php", "critical", "defacement_text", "hacked by garuda cyber team"],
+    ["wp-content/uploads/2026/11/sub/deeper/still/deeper/wso-shell.php", "critical",
+     "code_from_request", "eval($_POST['x'])"],
+    [".htaccess", "critical", "server_config", ".htaccess"],
+    ["wp-content/themes/dinas/footer.php", "warning", "", ""],
+]
+FOUND_WARNING = [["berita/index.html", "warning", "", ""]]
+
+
 def journal() -> list[RunRecord]:
     """Two days of a site checked every 15 minutes, with an outage, a defacement and more."""
     records = []
@@ -174,7 +185,9 @@ def journal() -> list[RunRecord]:
         records.append(RunRecord("check", "www", start, start + timedelta(seconds=30), status,
                                  status, {"status": status, "critical": 3 if critical else 0,
                                           "warning": 1 if critical or warning else 0,
-                                          "snapshot": "3" * 40, "approved": "9" * 40}))
+                                          "snapshot": "3" * 40, "approved": "9" * 40,
+                                          "found": FOUND_CRITICAL if critical
+                                          else FOUND_WARNING if warning else []}))
     records += [
         RunRecord("approve", "www", at(27, 1, 20), at(27, 1, 21), "ok", "approved",
                   {"commit": "8" * 40, "signer": "Rina Wulandari, S.Kom.", "role": "kasubbag",
