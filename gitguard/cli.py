@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import io
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
+import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gitguard import __version__
-from gitguard.config import Config, default_path, load
+from gitguard.config import Config, Site, default_path, load
 from gitguard.errors import ExitCode, GitguardError, UsageError
 from gitguard.model import Status, printable
 from gitguard.output import write_atomic
 from gitguard.policy import compile_glob
 from gitguard.report import FORMATS, KINDS
+
+if TYPE_CHECKING:
+    from gitguard.jobs import JobResult
 
 log = logging.getLogger("gitguard")
 
@@ -30,7 +38,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits 3 (UNKNOWN) on usage errors, as monitoring plugins must."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        # main() puts "gitguard: " before every error: name only the subcommand here
+        command = self.prog.removeprefix("gitguard").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def _parser() -> _Parser:
@@ -46,13 +56,18 @@ def _parser() -> _Parser:
     p = sub.add_parser("mirror", help="back up each site: a snapshot commit when it changed")
     p.add_argument("sites", nargs="*", metavar="SITE")
     p.add_argument("--deep", action="store_true", help="re-read every file, trust no stat")
+    _many_sites(p)
     for name, text in (("audit", "compare the newest snapshot with the approved tree"),
                        ("check", "mirror, then audit: the scheduled job")):
         p = sub.add_parser(name, help=text)
         p.add_argument("sites", nargs="*", metavar="SITE")
         p.add_argument("--json", action="store_true", help="one JSON object per site and line")
+        p.add_argument("--format", default="text", choices=("text", "json", "nagios"),
+                       help="text (default), json (as --json), or nagios: the monitoring-"
+                       "plugin status line with performance data, then the long output")
         p.add_argument("-o", "--output", type=Path, metavar="FILE",
                        help="write the state and damage report (Markdown) here")
+        _many_sites(p)
     p = sub.add_parser("approve", help="sign a snapshot as the new approved state")
     p.add_argument("site", metavar="SITE")
     p.add_argument("-m", "--message", required=True, metavar="MSG")
@@ -67,8 +82,12 @@ def _parser() -> _Parser:
                    help="restore only these paths")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    half = p.add_mutually_exclusive_group()
+    half.add_argument("--files-only", action="store_true", help="leave the database alone")
+    half.add_argument("--database-only", action="store_true", help="leave the files alone")
     p = sub.add_parser("verify", help="rescan and confirm the server equals the approved tree")
-    p.add_argument("site", metavar="SITE")
+    p.add_argument("sites", nargs="*", metavar="SITE")
+    _many_sites(p)
     p = sub.add_parser("report", help="write (and --send) state, repair or activity reports")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--kind", default="state", type=_choices("kind", KINDS),
@@ -79,11 +98,55 @@ def _parser() -> _Parser:
                    help="md, html (comma-separated)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE")
     p.add_argument("--send", action="store_true", help="deliver by e-mail / apprise")
-    sub.add_parser("run", help="long-running scheduler: check each site on its schedule")
+    sub.add_parser("run", help="long-running scheduler: check each site on its schedule, "
+                   "each in its own process ([gitguard] jobs at once; SIGHUP reloads)")
+    p = sub.add_parser("hooks", help="protect a central copy of the history (gitguard hooks "
+                       "install REPO)")
+    hooks = p.add_subparsers(dest="hooks_command", required=True, parser_class=_Parser)
+    p = hooks.add_parser("install", help="install the update hook and the approvers' keys into "
+                         "bare repositories (default: every site's remotes)",
+                         description="Install gitguard's update hook and the approvers' "
+                         "allowed-signers file into bare repositories, local or ssh://: "
+                         "deleting or rewriting history, and approvals not signed by an "
+                         "approver, are refused.")
+    p.add_argument("repos", nargs="*", metavar="REPO", help="a path or ssh://[user@]host/path")
+    p.add_argument("--identity-file", type=Path, metavar="FILE", help="SSH key to log in with")
+    p.add_argument("--known-hosts", type=Path, metavar="FILE", help="the server's host key")
+    p = sub.add_parser("demo", help="the whole procedure on the bundled sample site, in a "
+                       "temporary folder (no config needed)")
+    p.add_argument("--dir", type=Path, metavar="FOLDER",
+                   help="work here instead of a new temporary folder")
     p = sub.add_parser("log", help="history: snapshots, approvals, runs")
     p.add_argument("site", metavar="SITE")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("look", help="look at the live site as visitors and crawlers see it, "
+                       "compared with the approval's look")
+    p.add_argument("site", metavar="SITE")
+    p.add_argument("--baseline", action="store_true",
+                   help="keep this look, signed, as the baseline of the approved state")
+    p.add_argument("--key", type=Path, metavar="FILE",
+                   help="signing key for --baseline (default: ssh-agent)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    for choice in sub._choices_actions:  # each subcommand's --help starts with its purpose
+        command, text = sub.choices[choice.dest], choice.help or ""
+        command.description = command.description or f"{text[:1].upper()}{text[1:]}."
     return parser
+
+
+def _many_sites(parser: argparse.ArgumentParser) -> None:
+    """--jobs and --timeout for the commands that take every site when none is named."""
+    parser.add_argument("--jobs", type=_positive, metavar="N",
+                        help="sites at once when several run (default: [gitguard] jobs)")
+    parser.add_argument("--timeout", type=_positive, metavar="SECONDS",
+                        help="stop one site's run after this long (default: [gitguard] "
+                        "site_timeout)")
+
+
+def _positive(text: str) -> int:
+    """A whole number from 1 up."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 up")
+    return int(text)
 
 
 def _cmd_init(config: Config, args: argparse.Namespace) -> ExitCode:
@@ -95,13 +158,17 @@ def _cmd_init(config: Config, args: argparse.Namespace) -> ExitCode:
 def _cmd_mirror(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.mirror import describe, mirror
 
-    return _each(config.select(args.sites),
-                 lambda site: print(f"{site.name}: {describe(mirror(config, site, args.deep))}"))
+    def one(site: Site) -> ExitCode:
+        print(f"{site.name}: {describe(mirror(config, site, args.deep))}")
+        return ExitCode.OK
+
+    return _at_once(config, args, config.select(args.sites), one)
 
 
 def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.audit import as_json, audit, render_text
     from gitguard.clock import now
+    from gitguard.monitoring import failed_record, parse_record, plugin_output, site_record
     from gitguard.report.markdown import state_report
 
     run = audit
@@ -109,26 +176,51 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
         from gitguard.actions.check import check
 
         run = check
-    reports: list[str] = []
-    worst = ExitCode.OK
-    for site in config.select(args.sites):
+    form = "json" if args.json else args.format
+    reports = Path(tempfile.mkdtemp(prefix="gitguard-reports-")) if args.output else None
+
+    def one(site: Site) -> ExitCode:
+        started, clock = now(), time.monotonic()
         try:
             # a report written with -o is an official copy: the journal keeps it too
             result = run(config, site, keep_report=args.output is not None)
         except Exception as exc:  # one site's failure, even a bug, leaves the others checked
             code = _site_failed(site.name, exc)
-            if args.json:
-                print(json.dumps({"site": site.name, "status": "unknown", "snapshot": None,
-                                  "approved": None, "findings": [], "error": str(exc)}))
-            worst = max(worst, code)
-            continue
-        print(json.dumps(as_json(result), ensure_ascii=False) if args.json
-              else render_text(result))
-        if args.output:
-            reports.append(state_report(result, config, now()))
-        worst = max(worst, STATUS_EXIT[result.status])
-    if args.output and reports:
-        write_atomic(args.output, "\n\n---\n\n".join(reports))
+            failed(site.name, str(exc), time.monotonic() - clock)
+            return code
+        if form == "nagios":
+            print(json.dumps(site_record(config, site, result, started,
+                                         time.monotonic() - clock)))
+        else:
+            print(json.dumps(as_json(result), ensure_ascii=False) if form == "json"
+                  else render_text(result))
+        if reports is not None:
+            write_atomic(reports / f"{site.name}.md", state_report(result, config, now()))
+        return STATUS_EXIT[result.status]
+
+    def failed(site: str, why: str, seconds: float) -> None:
+        if form == "json":
+            print(json.dumps({"site": site, "status": "unknown", "snapshot": None,
+                              "approved": None, "findings": [], "error": why}))
+        elif form == "nagios":
+            print(json.dumps(failed_record(site, why, seconds)))
+
+    sites = config.select(args.sites)
+    records: list[dict[str, Any]] = []
+    try:
+        worst = _at_once(config, args, sites, one, failed, None if form != "nagios" else
+                         lambda r: records.extend(parse_record(line, r.name) for line in
+                                                  r.stdout.splitlines()[-1:] or [""]))
+        if form == "nagios":
+            print(plugin_output(records))
+        if reports is not None:
+            texts = [(reports / f"{s.name}.md") for s in sites]
+            found = [p.read_text(encoding="utf-8") for p in texts if p.exists()]
+            if found:
+                write_atomic(args.output, "\n\n---\n\n".join(found))
+    finally:
+        if reports is not None:
+            shutil.rmtree(reports, ignore_errors=True)
     return worst
 
 
@@ -145,10 +237,11 @@ def _cmd_restore(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.restore import ask, describe_plan, restore
 
     result, plan = restore(config, config.site(args.site), rev=args.to, paths=args.path,
-                           dry_run=args.dry_run, confirm=None if args.yes else ask)
+                           dry_run=args.dry_run, confirm=None if args.yes else ask,
+                           files=not args.database_only, database=not args.files_only)
     if result is None:
         print(describe_plan(plan))
-        if plan.steps and not args.dry_run:
+        if (plan.steps or plan.rows) and not args.dry_run:
             print(f"{args.site}: restore cancelled; nothing on the server was changed")
         return ExitCode.OK
     print(f"{args.site}: restored {len(result.paths)} path(s) to {result.approved[:12]}; "
@@ -156,21 +249,36 @@ def _cmd_restore(config: Config, args: argparse.Namespace) -> ExitCode:
     if result.verified:
         print(f"{args.site}: verified: the site equals the approved tree")
         return ExitCode.OK
-    _fail(f"{args.site}: verification failed, still different: "
-          + ", ".join(printable(p) for p in result.still_different[:20]))
+    if result.still_different:
+        _fail(f"{args.site}: verification failed, still different: "
+              + ", ".join(printable(p) for p in result.still_different[:20]))
+    if result.look_problems:  # the files are back, but visitors still get something else
+        from gitguard.report.texts import describe
+
+        _fail(f"{args.site}: verification failed, the live look is not clean: "
+              + "; ".join(describe(r, "en") for r in result.look_problems[:5]))
     return ExitCode.CRITICAL
 
 
 def _cmd_verify(config: Config, args: argparse.Namespace) -> ExitCode:
-    from gitguard.actions.verify import differing, verify
+    from gitguard.actions.verify import differing, look_blocking, verify
+    from gitguard.report.texts import describe
 
-    differ = differing(verify(config, config.site(args.site)))
-    if not differ:
-        print(f"{args.site}: verified: the site equals the approved tree")
-        return ExitCode.OK
-    print(f"{args.site}: {len(differ)} path(s) differ from the approved tree:")
-    print("\n".join(f"  {p}" for p in differ))
-    return ExitCode.CRITICAL
+    def one(site: Site) -> ExitCode:
+        result = verify(config, site)
+        differ, unclean = differing(result), look_blocking(result)
+        if not differ and not unclean:
+            print(f"{site.name}: verified: the site equals the approved tree")
+            return ExitCode.OK
+        if differ:
+            print(f"{site.name}: {len(differ)} path(s) differ from the approved tree:")
+            print("\n".join(f"  {p}" for p in differ))
+        if unclean:
+            print(f"{site.name}: the live look is not clean:")
+            print("\n".join(f"  {printable(describe(r, 'en'))}" for r in unclean))
+        return ExitCode.CRITICAL
+
+    return _at_once(config, args, config.select(args.sites), one)
 
 
 def _choices(what: str, allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
@@ -225,6 +333,30 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _cmd_look(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.look import as_json, look, render_text
+
+    result, baseline = look(config, config.site(args.site), args.baseline, args.key)
+    if baseline is not None:
+        print(f"{args.site}: baseline look {baseline} kept")
+        return ExitCode.OK
+    assert result is not None
+    print(json.dumps(as_json(args.site, result), ensure_ascii=False) if args.json
+          else render_text(args.site, result))
+    return STATUS_EXIT[result.status]
+
+
+def _cmd_hooks(config: Config, args: argparse.Namespace) -> ExitCode:
+    from gitguard.actions.hooks import install
+
+    repos = args.repos or list(dict.fromkeys(url for site in config.select(None)
+                                             for url in site.remotes))
+    if not repos:
+        raise UsageError("no REPO given and no site has remotes")
+    return _each(repos, lambda repo: print(install(config, repo, args.identity_file,
+                                                   args.known_hosts)))
+
+
 def _cmd_log(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.log import history, render
 
@@ -241,6 +373,51 @@ def _each(sites: Sequence[object], work: Callable[..., None]) -> ExitCode:
             work(site)
         except Exception as exc:  # each site on its own, as in _cmd_audit
             worst = max(worst, _site_failed(getattr(site, "name", str(site)), exc))
+    return worst
+
+
+def _at_once(config: Config, args: argparse.Namespace, sites: Sequence[Site],
+             one: Callable[[Site], ExitCode],
+             failed: Callable[[str, str, float], None] | None = None,
+             collect: Callable[[JobResult], None] | None = None) -> ExitCode:
+    """Run one(site) for every site, each in its own process, --jobs at once, each stopped
+    after --timeout; each site's output is passed on whole as it ends (to `collect` instead,
+    when given); `failed` prints the stand-in of a site stopped or crashed. The worst exit."""
+    from gitguard.actions.run import journal_failure, preload
+    from gitguard.clock import now
+    from gitguard.jobs import run_each
+
+    by_name = {site.name: site for site in sites}
+    started = now()
+    if len(sites) > 1:
+        preload(list(sites))  # the jobs are forks: imported once, not once per site
+
+    def guarded(name: str) -> int:
+        try:
+            return int(one(by_name[name]))
+        except Exception as exc:  # as in _each: one line, or a bug's traceback
+            return int(_site_failed(name, exc))
+
+    worst = ExitCode.OK
+    for result in run_each(by_name, guarded, args.jobs or config.jobs,
+                           args.timeout or config.site_timeout,
+                           capture=len(sites) > 1 or collect is not None):
+        if result.failure and failed is not None:
+            with contextlib.redirect_stdout(io.StringIO()) as stand_in:
+                failed(result.name, f"{args.command} {result.failure}", result.seconds)
+            result = replace(result, stdout=result.stdout + stand_in.getvalue())
+        if collect is not None:
+            collect(result)
+        else:
+            sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if result.failure:
+            why = f"{args.command} {result.failure}"
+            _fail(f"{result.name}: {why}")
+            journal_failure(config, by_name[result.name], args.command, started, why)
+        worst = max(worst, result.code)
     return worst
 
 
@@ -261,6 +438,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], ExitCode]] = {
     "init": _cmd_init,
     "mirror": _cmd_mirror,
     "log": _cmd_log,
+    "look": _cmd_look,
     "audit": _cmd_audit,
     "check": _cmd_audit,
     "approve": _cmd_approve,
@@ -268,6 +446,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], ExitCode]] = {
     "verify": _cmd_verify,
     "report": _cmd_report,
     "run": _cmd_run,
+    "hooks": _cmd_hooks,
 }
 
 STATUS_EXIT = {Status.OK: ExitCode.OK, Status.WARNING: ExitCode.WARNING,
@@ -293,6 +472,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                             format="gitguard: %(message)s", stream=sys.stderr)
+        if args.command == "demo":  # brings its own config
+            from gitguard.actions.demo import demo
+
+            return int(demo(args.dir, main))
         config = load(args.config or default_path())
         return int(COMMANDS[args.command](config, args))
     except GitguardError as exc:

@@ -10,13 +10,17 @@ import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gitguard.database.settings import Database
+from gitguard.database.settings import parse as parse_database
 from gitguard.errors import ConfigError
+from gitguard.look.settings import LookSettings
+from gitguard.look.settings import parse as parse_look
 from gitguard.model import printable
 from gitguard.policy import compile_glob
 
@@ -90,6 +94,8 @@ class Site:
     schedule: str | None
     remotes: tuple[str, ...]
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a larger file is reported, not kept
+    look: LookSettings = field(default_factory=LookSettings)  # [sites.NAME.look]
+    database: Database | None = None  # [sites.NAME.database]: the CMS database
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ class Config:
     people: Mapping[str, Person]
     sites: Mapping[str, Site]
     notify: Notify
+    jobs: int = 2  # sites checked at once when several are (`--jobs`, `gitguard run`)
+    site_timeout: int = 1800  # seconds one site's job may take before it is stopped
 
     def site(self, name: str) -> Site:
         """The named site, or a ConfigError naming the known ones."""
@@ -351,10 +359,12 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
     check.errors = [e.lstrip(".") for e in check.errors]
 
     main = check.table(raw.get("gitguard"), "gitguard")
-    check.unknown(main, "gitguard", {"data_dir", "language", "timezone"})
+    check.unknown(main, "gitguard", {"data_dir", "language", "timezone", "jobs", "site_timeout"})
     data_dir = check.path(main, "gitguard", "data_dir", default="gitguard-data")
     language = check.string(main, "gitguard", "language", choices=LANGUAGES, default="id")
     tz_name = check.string(main, "gitguard", "timezone", default="Asia/Jakarta") or "Asia/Jakarta"
+    jobs = check.integer(main, "gitguard", "jobs", 2, 1, 64)
+    site_timeout = check.integer(main, "gitguard", "site_timeout", 1800, 10, 86400)
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -383,7 +393,8 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
 
     sites: dict[str, Site] = {}
     site_keys = {"source", "identity_file", "known_hosts", "urls", "exclude", "allow_new",
-                 "schedule", "remotes", "max_file_size"}
+                 "schedule", "remotes", "max_file_size", "look",
+                 "database"}
     signers = {key_blob(p.signing_key): p.key for p in people.values() if p.signing_key}
     raw_sites = check.table(raw.get("sites"), "sites")
     if not raw_sites:
@@ -430,6 +441,8 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
             schedule=schedule,
             remotes=check.strings(data, key, "remotes"),
             max_file_size=check.size(data, key, "max_file_size", DEFAULT_MAX_FILE_SIZE),
+            look=parse_look(check, data.get("look"), f"{key}.look", urls),
+            database=parse_database(check, data.get("database"), key),
         )
 
     data = check.table(raw.get("notify"), "notify")
@@ -464,4 +477,4 @@ def validate(raw: dict[str, Any], path: Path) -> Config:
                                     + "; ".join(check.errors)))
     return Config(path=path, data_dir=data_dir or path.parent / "gitguard-data",
                   language=language or "id", timezone=timezone, people=people, sites=sites,
-                  notify=notify)
+                  notify=notify, jobs=jobs, site_timeout=site_timeout)

@@ -132,6 +132,9 @@ class Finding:
     new_mode: str | None = None
     diff: str | None = None  # unified diff for text files, truncated
     size: int | None = None  # new size, for binaries
+    table: str | None = None  # a CMS database row: its table, key and title (gitguard.database)
+    key: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,26 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A picture kept with a report: its file name beside the report, and the PNG."""
+
+    name: str
+    png: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LookShot:
+    """One page in one view of the live look, as the reports show it."""
+
+    url: str
+    view: str
+    ratio: float | None  # share of the pixels that changed since the approval's look
+    approved: Picture | None
+    current: Picture | None
+    diff: Picture | None
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """The state and damage of one site: what the audit and state report show."""
 
@@ -174,6 +197,7 @@ class AuditResult:
     findings: tuple[Finding, ...] = ()
     problems: tuple[Reason, ...] = ()  # site-wide: no baseline, approved tip fails to verify
     live: tuple[Reason, ...] = ()  # what the live look at the URLs found
+    shots: tuple[LookShot, ...] = ()  # the live look's pictures, where kept
 
 
 @dataclass(frozen=True)
@@ -199,6 +223,9 @@ class RestoreResult:
     still_different: tuple[str, ...]
     started: datetime
     finished: datetime
+    look_before: tuple[LookShot, ...] = ()  # the live look's pictures before the restore
+    look_after: tuple[LookShot, ...] = ()  # and after it
+    look_problems: tuple[Reason, ...] = ()  # what the look after it still found
 
 
 @dataclass(frozen=True)

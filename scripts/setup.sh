@@ -9,7 +9,8 @@ packages=()
 command -v git >/dev/null || packages+=(git)
 command -v ssh-keygen >/dev/null || packages+=(openssh-client)
 if [ "${1:-}" = "--test" ]; then
-  for pkg in openssh-server rsync aide wordpress chromium time; do
+  # mariadb-server and -client: the CMS database tests start their own unprivileged server
+  for pkg in openssh-server rsync aide wordpress chromium time mariadb-server mariadb-client; do
     dpkg -s "$pkg" >/dev/null 2>&1 || packages+=("$pkg")
   done
 fi
@@ -34,5 +35,5 @@ extra=""
 # Byte-compile, as installing a package does: where PYTHONDONTWRITEBYTECODE is set, every
 # run would otherwise compile gitguard's modules again (50 ms of each start).
 .venv/bin/python -m compileall -q gitguard >/dev/null
-.venv/bin/python -c 'import gitguard, paramiko' \
+.venv/bin/python -c 'import gitguard, paramiko, playwright, PIL' \
   || { echo "setup: the Python dependencies did not install" >&2; exit 1; }

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gitguard.clock import now
 from gitguard.config import Config, Site
+from gitguard.database.gittree import database_of
 from gitguard.errors import TrustError, UsageError
 from gitguard.model import Change, Kind
 from gitguard.policy import PathSet, Policy
@@ -38,7 +39,7 @@ def approve(config: Config, site: Site, message: str, key: Path | None = None,
                              "run 'gitguard mirror' first" if snapshot is None else
                              f"{snapshot!r} is not a commit of site {site.name}")
         tip = repo.git.rev(SNAPSHOTS)
-        if tip is None or not repo.git.ok(["merge-base", "--is-ancestor", snap, tip]):
+        if tip is None or not repo.descends(snap, tip):
             raise UsageError(f"{snapshot} is not a snapshot of site {site.name}")
         parent = repo.git.rev(APPROVED)
         if parent is not None:
@@ -51,14 +52,18 @@ def approve(config: Config, site: Site, message: str, key: Path | None = None,
         chosen = read_state(repo.git, snap)
         state = _merge(before, chosen, PathSet(tuple(paths))) if paths else chosen
         changes = list(changed_paths(before, state, Policy(PathSet(()), PathSet(()))))
-        if parent is not None and not changes:
+        # The CMS database comes with the whole snapshot; a --path approval keeps the
+        # approved one.
+        database = database_of(repo.git, parent if paths else snap)
+        if parent is not None and not changes and database == database_of(repo.git, parent):
             raise UsageError("nothing to approve: that state is already approved")
         body = _message(message, person.name, person.role, snap, changes, paths)
         env = {"GIT_AUTHOR_NAME": person.name, "GIT_COMMITTER_NAME": person.name,
                "GIT_AUTHOR_EMAIL": person.email or f"{person.key}@gitguard",
                "GIT_COMMITTER_EMAIL": person.email or f"{person.key}@gitguard"}
         new = commit_state(repo, state, [parent] if parent else [], body,
-                           sign_with=signing_args(config, repo, signing), env=env)
+                           sign_with=signing_args(config, repo, signing), env=env,
+                           database=database)
         verdict = check_commit(config, repo, new)
         if not verdict.ok or verdict.signer is None or verdict.signer.person != person.key:
             raise TrustError(f"the new approval does not verify ({verdict.reason}); "
@@ -69,6 +74,11 @@ def approve(config: Config, site: Site, message: str, key: Path | None = None,
                     f"approved {new[:12]} by {person.name} ({person.role}): {message}",
                     {"commit": new, "signer": person.name, "role": person.role,
                      "snapshot": snap, "paths": paths or [], "changes": len(changes)})
+        if site.urls:  # the approval's look, signed by the same approver
+            from gitguard.actions.look import baseline_at_approval
+
+            baseline_at_approval(config, site, repo, new,
+                                 signing_args(config, repo, signing), env, person.name)
         return new
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from gitguard.model import (
     SEVERITY_RANK,
     AuditResult,
     Baseline,
+    Change,
     Severity,
     Snapshot,
     Status,
@@ -40,8 +40,8 @@ def audit(config: Config, site: Site, keep_report: bool = False) -> AuditResult:
 
 def snapshot_info(repo: SiteRepo, commit: str) -> Snapshot:
     """The Snapshot record of a backup commit."""
-    date, _, message = repo.git.text(["log", "-1", "--format=%cI%x00%B", commit]).partition("\0")
-    return Snapshot(commit=commit, date=datetime.fromisoformat(date), message=message.strip())
+    info = repo.history.info(commit)
+    return Snapshot(commit=commit, date=info.date, message=info.message.strip())
 
 
 def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
@@ -54,6 +54,11 @@ def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
         with BlobReader(repo.git) as reader:
             found = findings(read_state(repo.git, check.baseline.commit),
                              snapshot_state(repo, snapshot), Policy.for_site(site), reader)
+        if site.database is not None:
+            from gitguard.database.grade import database_findings
+
+            new = {f.path for f in found if f.change is Change.ADDED}
+            found += database_findings(repo.git, check.baseline.commit, snapshot, new)
     worst = max((SEVERITY_RANK[f.severity] for f in found), default=0)
     if any(p.code in CRITICAL_PROBLEMS for p in check.problems) or worst == 2:
         status = Status.CRITICAL
@@ -66,19 +71,14 @@ def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
                        problems=check.problems)
 
 
-def with_live_look(result: AuditResult, urls: tuple[str, ...]) -> AuditResult:
-    """Add what the live site shows to an audit result, and raise its status to match."""
-    if not urls:
+def with_live_look(config: Config, site: Site, repo: SiteRepo, result: AuditResult,
+                   started: datetime | None = None) -> AuditResult:
+    """Look at the live site now (where URLs are set) and join what it shows to the audit."""
+    if not site.urls:
         return result
-    from gitguard.live import CRITICAL_LIVE, look  # urllib and ssl only when there are URLs
+    from gitguard.actions.look import joined, look_locked  # Playwright only with URLs
 
-    live = tuple(look(urls))
-    status = result.status
-    if any(r.code in CRITICAL_LIVE for r in live):
-        status = Status.CRITICAL
-    elif live and status is Status.OK:
-        status = Status.WARNING
-    return replace(result, live=live, status=status)
+    return joined(result, look_locked(config, site, repo, result.baseline, started))
 
 
 def audit_locked(config: Config, site: Site, repo: SiteRepo, action: str = "audit",
@@ -91,7 +91,11 @@ def audit_locked(config: Config, site: Site, repo: SiteRepo, action: str = "audi
         raise StoreError(f"site {site.name} has no snapshot yet: run 'gitguard mirror' first")
     result = assess(config, site, repo, snapshot)
     if live:
-        result = with_live_look(result, site.urls)
+        result = with_live_look(config, site, repo, result, started)
+    elif site.urls:  # the latest look stands until the next one
+        from gitguard.actions.look import joined, latest
+
+        result = joined(result, latest(repo))
     files = {}
     if result.status is not Status.OK or keep_report:
         files[f"state-{site.name}-{started:%Y%m%dT%H%M%SZ}.md"] = \
@@ -101,8 +105,24 @@ def audit_locked(config: Config, site: Site, repo: SiteRepo, action: str = "audi
         "approved": result.baseline.commit if result.baseline else None,
         **{sev.value: sum(1 for f in result.findings if f.severity is sev) for sev in Severity},
         "problems": [p.code for p in result.problems],
-        "live": [p.code for p in result.live]}, files)
+        "live": [p.code for p in result.live], "found": named_findings(result)}, files)
     return result
+
+
+FOUND = 5  # findings named in the journal record: what the activity report's incidents name
+
+
+def named_findings(result: AuditResult) -> list[list[str]]:
+    """The worst findings and problems as [path, severity, reason code, detail], for the
+    activity report to name in its own language; the full list is in the state report."""
+    named = [["", Severity.CRITICAL.value if p.code in CRITICAL_PROBLEMS
+              else Severity.WARNING.value, p.code, p.detail] for p in result.problems
+             if p.code != "no_baseline"]
+    worst = sorted((f for f in result.findings if f.severity is not Severity.INFO),
+                   key=lambda f: (-SEVERITY_RANK[f.severity], f.path))
+    named += [[printable(f.path), f.severity.value, f.reasons[0].code if f.reasons else "",
+               f.reasons[0].detail if f.reasons else ""] for f in worst[:FOUND]]
+    return named[:FOUND]
 
 
 def summary(result: AuditResult) -> str:
@@ -145,6 +165,8 @@ def json_path(path: str) -> dict[str, str]:
 
 def as_json(result: AuditResult) -> dict[str, Any]:
     """DESIGN.md's audit object (paths as json_path gives them)."""
+    from gitguard.look.compare import severity as look_severity  # the look's own grades
+
     base = result.baseline
     return {
         "site": result.site,
@@ -155,12 +177,15 @@ def as_json(result: AuditResult) -> dict[str, Any]:
                      "role": base.signer.role, "fingerprint": base.signer.fingerprint,
                      "date": base.date.isoformat()} if base else None,
         "problems": [{"code": p.code, "reason": describe(p, "en")} for p in result.problems],
-        "live": [{"code": p.code, "reason": describe(p, "en")} for p in result.live],
+        "live": [{"code": p.code, "severity": look_severity(p.code).value,
+                  "reason": describe(p, "en")} for p in result.live],
         "findings": [{**json_path(f.path), "change": f.change.value,
                       "severity": f.severity.value,
                       "reasons": [describe(r, "en") for r in f.reasons],
                       "codes": [r.code for r in f.reasons],
                       "old_blob": f.old_blob, "new_blob": f.new_blob,
-                      "old_mode": f.old_mode, "new_mode": f.new_mode}
+                      "old_mode": f.old_mode, "new_mode": f.new_mode,
+                      **({"table": f.table, "key": f.key, "title": f.title}
+                         if f.table is not None else {})}
                      for f in result.findings],
     }

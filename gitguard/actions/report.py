@@ -16,7 +16,7 @@ from gitguard.actions.audit import assess
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import DeliveryFailed, StoreError, UsageError
-from gitguard.model import AuditResult, RestoreResult, Status
+from gitguard.model import AuditResult, LookShot, Picture, RestoreResult, Status
 from gitguard.output import write_atomic
 from gitguard.report.markdown import (
     activity_report,
@@ -27,7 +27,7 @@ from gitguard.report.markdown import (
     state_subject,
 )
 from gitguard.schedule import parse_schedule
-from gitguard.store.repo import JOURNAL, SNAPSHOTS, SiteRepo
+from gitguard.store.repo import SNAPSHOTS, SiteRepo
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,15 @@ class Report:
     subject: str
     markdown: str
     status: Status | None
+    pictures: tuple[Picture, ...] = ()  # the live look's, which the Markdown refers to by name
 
     def render(self, fmt: str, lang: str) -> str:
         """The report in one format."""
         from gitguard.report.html import render_html  # markdown's import: only when needed
 
-        return self.markdown if fmt == "md" else render_html(self.markdown, lang=lang,
-                                                              status=self.status)
+        return self.markdown if fmt == "md" else render_html(
+            self.markdown, lang=lang, status=self.status,
+            images={p.name: p.png for p in self.pictures})
 
     def file_name(self, stamp: datetime, fmt: str = "md") -> str:
         """A name for the report inside the journal or an output folder."""
@@ -61,29 +63,38 @@ def state(config: Config, site: Site, repo: SiteRepo) -> Report:
     if snapshot is None:
         raise StoreError(f"site {site.name} has no snapshot yet: run 'gitguard check' first")
     result = assess(config, site, repo, snapshot)
+    if site.urls:  # the latest look, with its pictures
+        from gitguard.actions.look import joined, latest
+
+        result = joined(result, latest(repo, with_pictures=True))
     return state_of(config, result)
 
 
 def state_of(config: Config, result: AuditResult) -> Report:
     """The state report of an audit result."""
     return Report("state", result.site, state_subject(result, config),
-                  state_report(result, config, now()), result.status)
+                  state_report(result, config, now()), result.status,
+                  pictures_of(result.shots))
 
 
 def repair_of(config: Config, result: RestoreResult) -> Report:
     """The repair report of a restore."""
     return Report("repair", result.site, repair_subject(result, config),
                   repair_report(result, config),
-                  Status.OK if result.verified else Status.CRITICAL)
+                  Status.OK if result.verified else Status.CRITICAL,
+                  pictures_of(result.look_before + result.look_after))
+
+
+def pictures_of(shots: tuple[LookShot, ...]) -> tuple[Picture, ...]:
+    """Every picture of the live look's shots, once each."""
+    found = {p.name: p for s in shots for p in (s.approved, s.current, s.diff) if p}
+    return tuple(found.values())
 
 
 def latest_repair(site: Site, repo: SiteRepo, since: datetime | None,
                   until: datetime | None) -> Report:
     """The newest repair report kept in the journal within the period."""
-    tip = repo.git.rev(JOURNAL)
-    names = repo.git.run(["ls-tree", "-r", "--name-only", "-z", tip or "", "reports/"],
-                         check=False).decode("utf-8", "surrogateescape").split("\0")
-    found = sorted(n for n in names if f"/repair-{site.name}-" in n)
+    found = sorted(n for n in repo.journal_paths("reports") if f"/repair-{site.name}-" in n)
     for name in reversed(found):
         when = re.search(r"-(\d{8}T\d{6}Z)", name.rsplit("/", 1)[-1])
         if when is None:
@@ -94,7 +105,10 @@ def latest_repair(site: Site, repo: SiteRepo, since: datetime | None,
         text = (repo.journal_file(name) or b"").decode("utf-8")
         title = next((line.lstrip("# ").strip() for line in text.splitlines()
                       if line.startswith("#")), "repair report")
-        return Report("repair", site.name, f"{title}: {site.name}", text, None)
+        from gitguard.actions.look import pictures_beside
+
+        return Report("repair", site.name, f"{title}: {site.name}", text, None,
+                      pictures_beside(repo, name, text))
     raise UsageError(f"no repair report for site {site.name} in that period "
                      "(a restore writes one)")
 
@@ -173,6 +187,9 @@ def report(config: Config, site: Site, kinds: list[str], formats: list[str],
             target = output if len(produced) == 1 else output.with_name(
                 f"{output.stem}-{built.kind}.{fmt}")
             write_atomic(target, text)
+            if fmt == "md":  # the pictures it refers to, beside it
+                for picture in built.pictures:
+                    (target.parent / picture.name).write_bytes(picture.png)
     if failed:
         raise DeliveryFailed(f"{site.name}: the report was kept in the journal but not "
                              "delivered: " + "; ".join(failed))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 
 from gitguard.actions.audit import assess
 from gitguard.actions.check import notify_configured
+from gitguard.actions.look import LookResult, blocking, look_locked
 from gitguard.actions.mirror import mirror_locked
 from gitguard.actions.report import keep_and_send, repair_of
 from gitguard.clock import now
@@ -31,7 +33,7 @@ def restore_target(config: Config, repo: SiteRepo, rev: str | None) -> Baseline:
     if rev is None:
         return current
     commit = repo.git.rev(rev)
-    if commit is None or not repo.git.ok(["merge-base", "--is-ancestor", commit, APPROVED]):
+    if commit is None or not repo.descends(commit, APPROVED):
         raise UsageError(f"--to {rev}: not a commit of the approved history")
     verdict = check_commit(config, repo, commit)
     if verdict.signer is None:
@@ -41,20 +43,25 @@ def restore_target(config: Config, repo: SiteRepo, rev: str | None) -> Baseline:
 
 def describe_plan(plan: RestorePlan) -> str:
     """The plan as lines for a terminal (the dry run's output)."""
-    if not plan.steps and not plan.left:
+    if not plan.steps and not plan.left and not plan.rows:
         return "nothing to do: the server already equals the approved tree"
+    from gitguard.database.restore import describe_rows
+
     return "\n".join([*(f"  {s.action.value:6} {printable(s.path)}"
                        + (f" (mode {s.mode:04o})" if s.action is Action.CHMOD else "")
                        for s in plan.steps),
                       *(f"  keep   {printable(p)} (above max_file_size, not backed up: remove "
-                        "or approve it by hand)" for p in plan.left)])
+                        "or approve it by hand)" for p in plan.left),
+                      *describe_rows(plan.rows)])
 
 
 def restore(config: Config, site: Site, rev: str | None = None,
             paths: list[str] | None = None, dry_run: bool = False,
-            confirm: Confirm | None = None) -> tuple[RestoreResult | None, RestorePlan]:
+            confirm: Confirm | None = None, files: bool = True,
+            database: bool = True) -> tuple[RestoreResult | None, RestorePlan]:
     """Back up the evidence, apply the plan, rescan; journal the repair report.
 
+    `files` / `database` False leave that half alone (--database-only / --files-only).
     Returns (None, plan) for a dry run or a declined confirmation.
     """
     repo = SiteRepo.open(config.repo_path(site))
@@ -75,12 +82,26 @@ def restore(config: Config, site: Site, rev: str | None = None,
             current = snapshot_state(repo, evidence)
             only = PathSet(tuple(paths)) if paths else None
             plan = make_plan(wanted, current, policy, incident.findings, only)
-            if dry_run or (not plan.steps and not incident.findings):
+            if not files:
+                plan = replace(plan, steps=(), left=())
+            if database and site.database is not None and not paths:
+                from gitguard.database.restore import apply_rows, row_plan
+
+                plan = replace(plan, rows=row_plan(repo.git, target.commit, evidence,
+                                                   incident.findings))
+            if dry_run or (not plan.steps and not plan.rows and not incident.findings):
                 return None, plan
-            if plan.steps and confirm is not None and not confirm(plan):
+            if (plan.steps or plan.rows) and confirm is not None and not confirm(plan):
                 return None, plan
+            before_look = _look(config, site, repo, target)  # the evidence, as visitors saw it
             with RepoBlobs(repo.git, repo.tmp("restore-index")) as blobs:
-                failures = remote.apply(plan.steps, blobs)
+                failures = remote.apply(plan.steps, blobs) if plan.steps else []
+            rows_failed: SourceError | None = None
+            if plan.rows:
+                try:
+                    apply_rows(site, remote, plan.rows)
+                except SourceError as exc:
+                    rows_failed = exc
             unseen: ScanError | None = None
             try:
                 after = mirror_locked(repo, site, remote=remote, expect_known=True,
@@ -96,14 +117,27 @@ def restore(config: Config, site: Site, rev: str | None = None,
             final = snapshot_state(repo, after, plan.checked)  # what verification looks at
             still = [p for p, _ in changed_paths(wanted, final, policy, folders=True,
                                                  paths=plan.checked)]
+            if plan.rows:
+                from gitguard.database.restore import still_different
+
+                still += still_different(repo.git, target.commit, after, plan.rows)
         failed = {f.path for f in failures}
         done = tuple(RestoredPath(
             path=s.path, action=s.action.value, before=s.before,
             after=None if s.action is Action.REMOVE else s.oid)
-            for s in plan.steps if s.path not in failed and s.action is not Action.MKDIR)
+            for s in plan.steps if s.path not in failed and s.action is not Action.MKDIR) + tuple(
+            RestoredPath(path=f"database:{s.table}/{s.key}", action=f"row {s.action}",
+                         before=None, after=None)
+            for s in plan.rows if rows_failed is None)
+        after_look = _look(config, site, repo, target)
+        unclean = tuple(blocking(after_look.reasons)) if after_look else ()
         result = RestoreResult(site=site.name, approved=target.commit, evidence=evidence,
-                               incident=incident, paths=done, verified=not still,
-                               still_different=tuple(still), started=started, finished=now())
+                               incident=incident, paths=done,
+                               verified=not still and not unclean,
+                               still_different=tuple(still), started=started, finished=now(),
+                               look_before=before_look.shots if before_look else (),
+                               look_after=after_look.shots if after_look else (),
+                               look_problems=unclean)
         report = repair_of(config, result)
         repo.record("restore", site.name, started, "ok" if result.verified else "critical",
                     f"restored {len(done)} path(s) to {target.commit[:12]}; "
@@ -120,9 +154,18 @@ def restore(config: Config, site: Site, rev: str | None = None,
         if unseen is not None:
             raise SourceError(f"{site.name}: the rescan after the restore failed, so it is not "
                               f"verified (the repair report is kept; run verify): {unseen}")
+        if rows_failed is not None:
+            raise SourceError(f"{site.name}: the database rows were not restored: {rows_failed}")
         if failures:
             raise RestoreFailed(result, failures)
         return result, plan
+
+
+def _look(config: Config, site: Site, repo: SiteRepo, target: Baseline) -> LookResult | None:
+    """The live look, every picture kept: a repair report shows before and after."""
+    if not site.urls:
+        return None
+    return look_locked(config, site, repo, target, keep_pictures=True)
 
 
 class RestoreFailed(SourceError):

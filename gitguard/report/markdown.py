@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -21,6 +21,9 @@ from gitguard.model import (
     AuditResult,
     Change,
     Finding,
+    LookShot,
+    Picture,
+    Reason,
     RestoreResult,
     RunRecord,
     Severity,
@@ -52,6 +55,8 @@ CHECK_ACTIONS = ("check", "audit")
 REPORT_ACTIONS = ("report", "send")
 MISSED_FACTOR = 1.5  # a gap longer than this many schedule periods means a missed check
 
+_PICTURE = re.compile(r"^look-[A-Za-z0-9._-]+\.png$")  # the names actions/look.py gives
+_VIEWS = ("desktop", "mobile", "search", "googlebot")  # the look's views, by their text key
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(?=[#+\-=>!])|^\d+(?=[.)])")
@@ -219,6 +224,9 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _change(finding: Finding, lang: str) -> str:
+    if finding.table is not None:  # a row of the CMS database: its own words, and its title
+        word = t(f"change.row_{finding.change.value}", lang)
+        return f"{word}: {escape(finding.title)}" if finding.title else word
     word = t(f"change.{finding.change.value}", lang)
     if finding.change is Change.MODE and finding.old_mode and finding.new_mode:
         return t("change.mode_detail", lang, change=word, old=escape(finding.old_mode),
@@ -295,15 +303,36 @@ def state_report(result: AuditResult, config: Config, now: datetime) -> str:
     if result.problems:
         doc.section("state.section.problems")
         doc.bullets(escape(describe(r, lang)) for r in result.problems)
-    if result.live:
+    if result.live or result.shots:
         doc.section("state.section.live")
-        doc.para(doc.t("state.live_intro"))
-        doc.bullets(escape(describe(r, lang)) for r in result.live)
+        if result.live:
+            doc.para(doc.t("state.live_intro"))
+            doc.bullets(escape(describe(r, lang)) for r in result.live)
+        _look_pictures(doc, [(s, [("look.approved", s.approved), ("look.current", s.current),
+                                  ("look.diff", s.diff)]) for s in result.shots])
     actions = _recommended(result)
     if actions:
         doc.section("section.action")
         doc.numbered(doc.t(f"action.{a}", site=_arg(result.site)) for a in actions)
     return _ending(doc, config, now)
+
+
+def _look_pictures(doc: _Doc, shots: Sequence[tuple[LookShot, list[tuple[str, Picture | None]]]]
+                   ) -> None:
+    """Per page and view, its pictures side by side: a line of image references to files kept
+    beside the report (gitguard's own names, never a server's), which the HTML embeds."""
+    shown = [(shot, [(k, p) for k, p in parts if p is not None and _PICTURE.match(p.name)])
+             for shot, parts in shots]
+    shown = [(shot, parts) for shot, parts in shown if parts]
+    if not shown:
+        return
+    doc.para(doc.t("look.pictures"))
+    for shot, parts in shown:
+        view = (doc.t(f"look.view.{shot.view}") if shot.view in _VIEWS else escape(shot.view))
+        doc.heading(doc.t("look.shot", url=code(shot.url), view=view))
+        if shot.ratio is not None:
+            doc.para(doc.t("look.ratio", ratio=f"{shot.ratio:.1%}"))
+        doc.para(" ".join(f"![{doc.t(key)}]({picture.name})" for key, picture in parts))
 
 
 def _findings_tables(doc: _Doc, findings: list[Finding]) -> None:
@@ -411,7 +440,21 @@ def repair_report(result: RestoreResult, config: Config) -> str:
     else:
         doc.para(doc.t("repair.no_actions"))
 
+    if result.look_before or result.look_after:
+        doc.section("repair.section.look")
+        before = {(s.url, s.view): s for s in result.look_before}
+        after = {(s.url, s.view): s for s in result.look_after}
+        _look_pictures(doc, [(after.get(k) or before[k],
+                              [("look.before", before[k].current if k in before else None),
+                               ("look.after", after[k].current if k in after else None)])
+                             for k in dict.fromkeys([*before, *after])])
+
     doc.section("repair.section.verification")
+    if result.look_problems:
+        doc.para(doc.t("repair.look_unclean"))
+        doc.bullets(escape(describe(r, lang)) for r in result.look_problems)
+    elif result.look_after:
+        doc.para(doc.t("repair.look_clean"))
     if result.verified:
         doc.para(f"{doc.t('repair.verified')} **{doc.t(f'repair.verdict.{verdict}')}**")
     else:
@@ -474,6 +517,8 @@ class _Incident:
     approved_by: str | None = None
     resolved: datetime | None = None
     outcome: str = "open"
+    # what the checks named (path or problem code -> (path, reason code, detail)), first first
+    found: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 def _incidents(records: Sequence[RunRecord]) -> list[_Incident]:
@@ -499,6 +544,7 @@ def _incidents(records: Sequence[RunRecord]) -> list[_Incident]:
                     current.status = status
                 current.critical = max(current.critical, _int(details, "critical"))
                 current.warning = max(current.warning, _int(details, "warning"))
+                _note_found(current, details.get("found"))
             elif status == Status.OK.value and current is not None:
                 if current.restored is not None:
                     current.verified = current.verified or record.finished
@@ -536,9 +582,39 @@ def _outcome(incident: _Incident, lang: str) -> str:
 def _findings_cell(incident: _Incident, lang: str) -> str:
     parts = [tn(f"count.{key}", n, lang)
              for key, n in (("critical", incident.critical), ("warning", incident.warning)) if n]
-    if parts:
-        return join(parts, lang)
-    return t(f"status.{incident.status}", lang) if incident.status else DASH
+    counted = join(parts, lang) if parts else (
+        t(f"status.{incident.status}", lang) if incident.status else DASH)
+    named = [_found_text(*item, lang) for item in list(incident.found.values())[:FOUND_SHOWN]]
+    if len(incident.found) > FOUND_SHOWN:
+        named.append(t("activity.found_more", lang, n=len(incident.found) - FOUND_SHOWN))
+    return f"{counted}: {'; '.join(named)}" if named else counted
+
+
+FOUND_SHOWN = 3  # findings an incident's row names; the state report lists them all
+FOUND_PATH = 48  # characters of a path in that row, its end kept
+FOUND_REASON = 60  # characters of a reason in that row
+
+
+def _note_found(incident: _Incident, found: object) -> None:
+    """Keep what a check record named ([path, severity, code, detail] lists), once each."""
+    for item in found if isinstance(found, list) else []:
+        if (isinstance(item, list) and len(item) == 4
+                and all(isinstance(v, str) for v in item)):
+            path, _severity, code_, detail = item
+            incident.found.setdefault(path or code_, (path, code_, detail))
+
+
+def _found_text(path: str, code_: str, detail: str, lang: str) -> str:
+    """A path and its reason, both shortened, for one table cell."""
+    reason = describe(Reason(code_, detail), lang) if code_ else ""
+    if len(reason) > FOUND_REASON:
+        reason = reason[:FOUND_REASON - 1] + "…"
+    shown = visible(path)
+    if len(shown) > FOUND_PATH:
+        shown = "…" + shown[-(FOUND_PATH - 1):]
+    if not shown:
+        return escape(reason) or DASH
+    return f"{code(shown)} ({escape(reason)})" if reason else code(shown)
 
 
 def missed_checks(times: Sequence[datetime], since: datetime, until: datetime,

@@ -108,6 +108,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "change.mode": {"id": "izin akses diubah", "en": "permissions changed"},
     "change.type": {"id": "jenis berkas berubah", "en": "type changed"},
     "change.mode_detail": {"id": "{change} ({old} → {new})", "en": "{change} ({old} → {new})"},
+    # a row of the CMS database (gitguard/database)
+    "change.row_added": {"id": "baris baru", "en": "row added"},
+    "change.row_modified": {"id": "baris diubah", "en": "row modified"},
+    "change.row_deleted": {"id": "baris dihapus", "en": "row deleted"},
     "restore_action.write": {"id": "ditulis ulang", "en": "rewritten"},
     "restore_action.remove": {"id": "dihapus", "en": "removed"},
     "restore_action.mode": {"id": "izin akses dipulihkan", "en": "permissions restored"},
@@ -308,6 +312,29 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "state.live_intro": {"id": "Pemeriksaan halaman sebagaimana diterima pengunjung menemukan:",
                          "en": "A look at the pages as visitors receive them found:"},
+    # --- the live look's pictures (gitguard/look) ----------------------------------------
+    "look.pictures": {"id": "Gambar tampilan halaman:", "en": "Pictures of the pages:"},
+    "look.approved": {"id": "Tampilan saat disetujui", "en": "Approved look"},
+    "look.current": {"id": "Tampilan sekarang", "en": "Look now"},
+    "look.diff": {"id": "Perbedaan (merah)", "en": "Difference (red)"},
+    "look.before": {"id": "Sebelum perbaikan (bukti)", "en": "Before the repair (evidence)"},
+    "look.after": {"id": "Sesudah perbaikan", "en": "After the repair"},
+    "look.shot": {"id": "{url}, tampilan {view}", "en": "{url}, {view} view"},
+    "look.ratio": {"id": "{ratio} gambar berubah dibanding tampilan yang disetujui.",
+                   "en": "{ratio} of the picture changed since the approved look."},
+    "look.view.desktop": {"id": "desktop", "en": "desktop"},
+    "look.view.mobile": {"id": "ponsel", "en": "mobile"},
+    "look.view.search": {"id": "dari pencarian Google", "en": "from a Google search"},
+    "look.view.googlebot": {"id": "Googlebot", "en": "Googlebot"},
+    "repair.section.look": {"id": "Tampilan Website Sebelum dan Sesudah Perbaikan",
+                            "en": "The Website Before and After the Repair"},
+    "repair.look_clean": {
+        "id": "Pemeriksaan tampilan setelah perbaikan: halaman yang diterima pengunjung sesuai "
+              "dengan tampilan yang disetujui.",
+        "en": "The look after the repair: the pages visitors receive match the approved look."},
+    "repair.look_unclean": {
+        "id": "Pemeriksaan tampilan setelah perbaikan masih menemukan:",
+        "en": "The look after the repair still found:"},
     # --- repair report -------------------------------------------------------------------
     "repair.title": {"id": "LAPORAN PERBAIKAN WEBSITE", "en": "WEBSITE REPAIR REPORT"},
     "repair.section.incident": {"id": "Kejadian", "en": "Incident"},
@@ -405,6 +432,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "activity.row.reports": {"id": "Laporan yang dikirim", "en": "Reports sent"},
     "activity.no_incidents": {"id": "Tidak ada kejadian dalam periode ini.",
                               "en": "There was no incident in this period."},
+    # --- issue #14 (operations): what an incident found, named in the activity report ---
+    "activity.found_more": {"id": "dan {n} lainnya", "en": "and {n} more"},
     "activity.incident_note": {
         "id": "Kejadian dihitung sejak pemeriksaan menemukan perubahan yang belum disetujui "
               "sampai website dipulihkan dan diverifikasi, perubahannya disetujui, atau "
