@@ -101,7 +101,7 @@ def verify_commit(config: Config, repo: SiteRepo, commit: str) -> Signer:
 
 def baseline(config: Config, repo: SiteRepo, commit: str, signer: Signer) -> Baseline:
     """The Baseline record of a verified approved commit."""
-    info = repo.history.info(commit)
+    info = repo.commit_info(commit)
     return Baseline(commit=commit, signer=signer, date=info.date, message=info.message.strip())
 
 

@@ -40,7 +40,7 @@ def audit(config: Config, site: Site, keep_report: bool = False) -> AuditResult:
 
 def snapshot_info(repo: SiteRepo, commit: str) -> Snapshot:
     """The Snapshot record of a backup commit."""
-    info = repo.history.info(commit)
+    info = repo.commit_info(commit)
     return Snapshot(commit=commit, date=info.date, message=info.message.strip())
 
 

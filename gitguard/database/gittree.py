@@ -4,12 +4,11 @@ with every tree object checked against its id."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from collections.abc import Mapping
 
-from gitguard.errors import StoreError
 from gitguard.store.git import Git
 from gitguard.store.meta import DB_DIR
+from gitguard.store.objects import BlobReader
 
 TREE = "40000"
 BLOB = "100644"
@@ -22,72 +21,18 @@ def write_tree(git: Git, entries: Mapping[str, tuple[str, str]]) -> str:
     return git.text(["mktree", "-z"], input=data)
 
 
-class TreeReader:
-    """Reads tree objects through one `git cat-file --batch`, each checked against its id."""
-
-    def __init__(self, git: Git) -> None:
-        self.git = git
-        self._proc = git.popen(["cat-file", "--batch"], stdout=subprocess.PIPE)
+class TreeReader(BlobReader):
+    """The store's checked object reader, with a tree's entries as text (a database
+    folder's names are table names, never raw bytes)."""
 
     def entries(self, oid: str) -> dict[str, tuple[str, str]]:
         """name -> (mode, id) of a tree."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(oid.encode() + b"\n")
-        self._proc.stdin.flush()
-        head = self._proc.stdout.readline().split()
-        if len(head) != 3 or head[1] != b"tree":
-            raise StoreError(f"tree {oid[:12]} is missing from {self.git.git_dir}")
-        size = int(head[2])
-        data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)
-        if hashlib.sha1(b"tree %d\0" % size + data).hexdigest() != oid:
-            raise StoreError(f"tree {oid[:12]} in {self.git.git_dir} does not match its id: "
-                             "the repository was tampered with")
-        found: dict[str, tuple[str, str]] = {}
-        pos = 0
-        while pos < len(data):
-            space = data.index(b" ", pos)
-            nul = data.index(b"\0", space)
-            mode = data[pos:space].decode()
-            name = data[space + 1:nul].decode("utf-8", "surrogateescape")
-            found[name] = (mode, data[nul + 1:nul + 21].hex())
-            pos = nul + 21
-        return found
+        return {name.decode("utf-8", "surrogateescape"): (f"{mode:o}", child)
+                for name, (mode, child) in self.tree(oid).items()}
 
     def blob(self, oid: str) -> bytes:
         """A blob's bytes, checked against its id."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(oid.encode() + b"\n")
-        self._proc.stdin.flush()
-        head = self._proc.stdout.readline().split()
-        if len(head) != 3 or head[1] != b"blob":
-            raise StoreError(f"blob {oid[:12]} is missing from {self.git.git_dir}")
-        size = int(head[2])
-        data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)
-        if hashlib.sha1(b"blob %d\0" % size + data).hexdigest() != oid:
-            raise StoreError(f"blob {oid[:12]} in {self.git.git_dir} does not match its id: "
-                             "the repository was tampered with")
-        return data
-
-    def close(self) -> None:
-        """Stop the cat-file process."""
-        if self._proc.stdin:
-            self._proc.stdin.close()
-        self._proc.wait()
-
-    def __enter__(self) -> TreeReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def root_tree(git: Git, commit: str) -> str:
-    """The tree of a commit, the commit checked against its id."""
-    from gitguard.store.objects import commit_tree
-
-    return commit_tree(git, commit)
+        return self.read(oid)
 
 
 def database_of(git: Git, commit: str | None, reader: TreeReader | None = None) -> str | None:
@@ -97,7 +42,7 @@ def database_of(git: Git, commit: str | None, reader: TreeReader | None = None) 
     if reader is None:
         with TreeReader(git) as own:
             return database_of(git, commit, own)
-    entry = reader.entries(root_tree(git, commit)).get(DB_DIR)
+    entry = reader.entries(reader.commit_tree(commit)).get(DB_DIR)
     return entry[1] if entry and entry[0] == TREE else None
 
 

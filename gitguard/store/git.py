@@ -94,15 +94,19 @@ class Git:
         return subprocess.Popen(["git", *args], stdin=subprocess.PIPE, stdout=stdout,
                                 stderr=subprocess.PIPE, env=self._env(env))
 
-    def ok(self, args: Sequence[str]) -> bool:
-        """Run a git predicate (exit 0 = yes, 1 = no); other failures raise StoreError."""
+    def status(self, args: Sequence[str]) -> tuple[int, str]:
+        """Run git for its exit status alone: (status, its complaint)."""
         if self.guard is not None:
             self.guard()
         proc = subprocess.run(["git", *args], capture_output=True, env=self.env, check=False)
-        if proc.returncode not in (0, 1):
-            raise StoreError(f"git {args[0]} failed in {self.git_dir}: "
-                             + proc.stderr.decode("utf-8", "replace").strip())
-        return proc.returncode == 0
+        return proc.returncode, proc.stderr.decode("utf-8", "replace").strip()
+
+    def ok(self, args: Sequence[str]) -> bool:
+        """Run a git predicate (exit 0 = yes, 1 = no); other failures raise StoreError."""
+        code, complaint = self.status(args)
+        if code not in (0, 1):
+            raise StoreError(f"git {args[0]} failed in {self.git_dir}: {complaint}")
+        return code == 0
 
     def rev(self, ref: str) -> str | None:
         """The commit a ref points at, or None when it does not exist."""

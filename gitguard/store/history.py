@@ -13,8 +13,6 @@ import hashlib
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import git as gitpython
@@ -25,9 +23,9 @@ from gitdb.base import OStream
 from gitguard.errors import StoreError
 from gitguard.model import ENCODING, ERRORS
 from gitguard.store.git import Git
+from gitguard.store.objects import TREE_MODE, CommitInfo, parse_tree
 
 ENV = "/usr/bin/env"
-_TREE_MODE = 0o040000
 
 
 class GuardedGit(gitpython.Git):
@@ -91,17 +89,6 @@ class _Repository(gitpython.Repo):
         self.odb = VerifiedObjectDB(os.path.join(path, "objects"), self.git)
 
 
-@dataclass(frozen=True)
-class CommitInfo:
-    """One commit of a branch's history, as `log` shows it."""
-
-    commit: str
-    date: datetime  # the committer's date
-    authored: datetime
-    subject: str
-    message: str
-
-
 class History:
     """Reads one site repository's history and objects; close() ends the cat-file process."""
 
@@ -144,23 +131,8 @@ class History:
                 for name, (mode, oid) in self.raw_entries(tree).items()]
 
     def raw_entries(self, tree: str) -> dict[bytes, tuple[int, str]]:
-        """Raw name -> (mode, object id) of a tree's entries. Parsed here, not by GitPython,
-        whose checks refuse names (`git~1`, `.git.`) that git and a Linux docroot allow."""
-        data = self.read(tree, "tree")
-        found: dict[bytes, tuple[int, str]] = {}
-        at = 0
-        try:
-            while at < len(data):
-                space = data.index(b" ", at)
-                nul = data.index(b"\0", space)
-                if nul + 21 > len(data):
-                    raise ValueError("cut short")
-                found[data[space + 1:nul]] = (int(data[at:space], 8), data[nul + 1:nul + 21].hex())
-                at = nul + 21
-        except ValueError as exc:
-            raise StoreError(f"tree {tree[:12]} in {self.repo.git_dir} does not parse: "
-                             f"{exc}") from None
-        return found
+        """Raw name -> (mode, object id) of a tree's entries."""
+        return parse_tree(self.read(tree, "tree"), tree)
 
     def lookup(self, commit: str, path: str) -> str | None:
         """The id of the object at `path` in a commit's tree, or None."""
@@ -189,7 +161,7 @@ class History:
             prefix, tree = pending.pop()
             for name, mode, oid in self.entries(tree):
                 path = f"{prefix}/{name}"
-                if mode == _TREE_MODE:
+                if mode == TREE_MODE:
                     # a folder is read only if some path in the range can start with it
                     if first[:len(path)] <= path <= last[:len(path)]:
                         pending.append((path, oid))

@@ -23,6 +23,8 @@ from gitguard.store import meta
 from gitguard.store.git import Git
 from gitguard.store.objects import (
     TREE_MODE,
+    BlobReader,
+    CommitInfo,
     blob_id,
     commit,
     commit_tree,
@@ -138,6 +140,7 @@ class SiteRepo:
         self.private = path / "gitguard"
         self._cache: ScanCache | None = None  # the last cache loaded or saved
         self._history: History | None = None
+        self._objects: BlobReader | None = None
         self._blob: tuple[str, bytes] | None = None
         self._trees: TreeReader | None = None
 
@@ -154,11 +157,27 @@ class SiteRepo:
             self._history = History(self.git)
         return self._history
 
+    @property
+    def objects(self) -> BlobReader:
+        """Single checked object reads through the runner's cat-file, started on first use:
+        a check reads a few trees and commits, and GitPython's import would cost it more
+        than the reads."""
+        if self._objects is None or self._objects.pid != os.getpid():
+            self._objects = BlobReader(self.git)
+        return self._objects
+
+    def commit_info(self, commit: str) -> CommitInfo:
+        """A commit's dates and message."""
+        return self.objects.info(commit)
+
     def close(self) -> None:
         """Stop the reading side's git processes (they also end with this process)."""
         if self._history is not None:
             self._history.close()
             self._history = None
+        if self._objects is not None and self._objects.pid == os.getpid():
+            self._objects.close()
+        self._objects = None
 
     @classmethod
     def create(cls, path: Path) -> SiteRepo:
@@ -352,14 +371,14 @@ class SiteRepo:
     def trees(self, commit: str) -> TreeReader:
         """The checked tree objects of a commit, read on demand (the last commit's kept)."""
         if self._trees is None or self._trees.commit != commit:
-            self._trees = TreeReader(self.history, commit)
+            self._trees = TreeReader(self.objects, commit)
         return self._trees
 
     def verified_blob(self, oid: str) -> bytes:
         """A blob's bytes, checked against its id (the last one asked for is kept: the
         metadata file is read by the check of a change, then patched)."""
         if self._blob is None or self._blob[0] != oid:
-            self._blob = (oid, self.history.read(oid, "blob"))
+            self._blob = (oid, self.objects.read(oid))
         return self._blob[1]
 
     def listing_seen(self, tip: str | None, key: str) -> tuple[bytes, int] | None:
@@ -459,7 +478,7 @@ class SiteRepo:
         rev = journal or self.git.rev(JOURNAL)
         if rev is None:
             return None
-        return _anchor(self.history.file(rev, ANCHOR))
+        return _anchor(self.objects.file(rev, ANCHOR))
 
     def _recorded(self, journal: str) -> bytes | None:
         """The anchor file of a journal commit, read by the write path's runner (a mirror
@@ -478,11 +497,15 @@ class SiteRepo:
 
     def approval_count(self, commit: str) -> int:
         """How many commits the approved history up to `commit` holds."""
-        return self.history.count(commit)
+        try:
+            return int(self.git.text(["rev-list", "--count", commit]))
+        except ValueError:
+            raise StoreError(f"cannot count the history of {commit[:12]}") from None
 
     def descends(self, ancestor: str, commit: str) -> bool:
         """Whether `ancestor` is in the history of `commit` (False when either is missing)."""
-        return self.history.descends(ancestor, commit)
+        # exit 1: not an ancestor; 128: either is missing
+        return self.git.status(["merge-base", "--is-ancestor", ancestor, commit])[0] == 0
 
     def remote_heads(self, url: str) -> dict[str, str] | None:
         """The approved and journal tips an off-site copy holds; None when it cannot be
@@ -549,19 +572,19 @@ PARTIAL_LIMIT = 5000  # paths of a change read from git one by one; more: the wh
 
 
 class TreeReader:
-    """The tree objects of one commit, each read once through History (checked against
-    its id), and new trees made from them with a few entries changed."""
+    """The tree objects of one commit, each read once (checked against its id), and new
+    trees made from them with a few entries changed."""
 
-    def __init__(self, history: History, commit: str) -> None:
+    def __init__(self, objects: BlobReader, commit: str) -> None:
         self.commit = commit
-        self._history = history
-        self._root = history.commit_tree(commit)
+        self._objects = objects
+        self._root = objects.commit_tree(commit)
         self._trees: dict[str, dict[bytes, tuple[int, str]]] = {}
 
     def _tree(self, oid: str) -> dict[bytes, tuple[int, str]]:
         found = self._trees.get(oid)
         if found is None:
-            found = self._trees[oid] = self._history.raw_entries(oid)
+            found = self._trees[oid] = self._objects.tree(oid)
         return found
 
     def entry(self, raw: bytes) -> tuple[int, str] | None:

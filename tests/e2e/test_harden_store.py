@@ -121,6 +121,25 @@ def test_a_forged_tree_memo_is_neither_restored_nor_signed(site: Site) -> None:
     assert set(signed) == {b"index.php", b"css/style.css", b"css/print.css"}
 
 
+def test_a_forged_kept_index_adds_nothing_to_the_next_snapshot(site: Site) -> None:
+    """The index kept beside the newest snapshot (to write the next tree quickly) is in the
+    data dir: one that gained a webshell gives a tree the snapshot does not hold, and is
+    rebuilt from git instead of smuggling the file into the history."""
+    kept = site.repo / "gitguard" / "snapshot.index"
+    assert kept.exists()
+    shell = store_blob(site.repo, WEBSHELL)
+    subprocess.run(["git", "--git-dir", str(site.repo), "update-index", "--add", "--cacheinfo",
+                    f"100644,{shell},upload.php"], check=True,
+                   env={**os.environ, "GIT_INDEX_FILE": str(kept)})
+    (site.docroot / "css" / "print.css").write_text("@media print {}\n")
+    proc = gitguard("mirror", config=site.config)
+    assert proc.returncode == 0, proc.stderr
+    assert "kept index holds what the newest snapshot does not" in proc.stderr
+    files = tree_files(site.repo, SNAPSHOTS)
+    assert b"upload.php" not in files and WEBSHELL not in files.values()
+    assert files[b"css/print.css"] == b"@media print {}\n"
+
+
 def test_a_rewritten_tree_object_of_the_approval_is_refused(site: Site) -> None:
     approved = git(site.repo, "rev-parse", APPROVED)
     tree = git(site.repo, "rev-parse", f"{APPROVED}^{{tree}}")
