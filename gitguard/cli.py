@@ -168,7 +168,7 @@ def _cmd_mirror(config: Config, args: argparse.Namespace) -> ExitCode:
 def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
     from gitguard.actions.audit import as_json, audit, render_text
     from gitguard.clock import now
-    from gitguard.monitoring import failed_record, parse_record, plugin_output, site_record
+    from gitguard.monitoring import failed_record, plugin_output, site_record
     from gitguard.report.markdown import state_report
 
     run = audit
@@ -179,38 +179,41 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> ExitCode:
     form = "json" if args.json else args.format
     reports = Path(tempfile.mkdtemp(prefix="gitguard-reports-")) if args.output else None
 
-    def one(site: Site) -> ExitCode:
+    def one(site: Site) -> ExitCode | tuple[ExitCode, dict[str, Any]]:
         started, clock = now(), time.monotonic()
         try:
             # a report written with -o is an official copy: the journal keeps it too
             result = run(config, site, keep_report=args.output is not None)
         except Exception as exc:  # one site's failure, even a bug, leaves the others checked
             code = _site_failed(site.name, exc)
+            if form == "nagios":
+                return code, failed_record(site.name, str(exc), time.monotonic() - clock)
             failed(site.name, str(exc), time.monotonic() - clock)
             return code
-        if form == "nagios":
-            print(json.dumps(site_record(config, site, result, started,
-                                         time.monotonic() - clock)))
-        else:
-            print(json.dumps(as_json(result), ensure_ascii=False) if form == "json"
-                  else render_text(result))
         if reports is not None:
             write_atomic(reports / f"{site.name}.md", state_report(result, config, now()))
+        if form == "nagios":  # handed back to the plugin's one status line, not printed
+            return STATUS_EXIT[result.status], site_record(config, site, result, started,
+                                                           time.monotonic() - clock)
+        print(json.dumps(as_json(result), ensure_ascii=False) if form == "json"
+              else render_text(result))
         return STATUS_EXIT[result.status]
 
     def failed(site: str, why: str, seconds: float) -> None:
         if form == "json":
             print(json.dumps({"site": site, "status": "unknown", "snapshot": None,
                               "approved": None, "findings": [], "error": why}))
-        elif form == "nagios":
-            print(json.dumps(failed_record(site, why, seconds)))
+
+    def collect(result: JobResult) -> None:
+        # a job stopped or crashed handed nothing back: a stand-in says why
+        records.append(result.value if isinstance(result.value, dict) else failed_record(
+            result.name, result.failure or "the check gave no result", result.seconds))
 
     sites = config.select(args.sites)
     records: list[dict[str, Any]] = []
     try:
-        worst = _at_once(config, args, sites, one, failed, None if form != "nagios" else
-                         lambda r: records.extend(parse_record(line, r.name) for line in
-                                                  r.stdout.splitlines()[-1:] or [""]))
+        worst = _at_once(config, args, sites, one, failed,
+                         collect if form == "nagios" else None)
         if form == "nagios":
             print(plugin_output(records))
         if reports is not None:
@@ -377,7 +380,7 @@ def _each(sites: Sequence[object], work: Callable[..., None]) -> ExitCode:
 
 
 def _at_once(config: Config, args: argparse.Namespace, sites: Sequence[Site],
-             one: Callable[[Site], ExitCode],
+             one: Callable[[Site], ExitCode | tuple[ExitCode, Any]],
              failed: Callable[[str, str, float], None] | None = None,
              collect: Callable[[JobResult], None] | None = None) -> ExitCode:
     """Run one(site) for every site, each in its own process, --jobs at once, each stopped
@@ -392,11 +395,12 @@ def _at_once(config: Config, args: argparse.Namespace, sites: Sequence[Site],
     if len(sites) > 1:
         preload(list(sites))  # the jobs are forks: imported once, not once per site
 
-    def guarded(name: str) -> int:
+    def guarded(name: str) -> int | tuple[int, Any]:
         try:
-            return int(one(by_name[name]))
+            done = one(by_name[name])
         except Exception as exc:  # as in _each: one line, or a bug's traceback
             return int(_site_failed(name, exc))
+        return (int(done[0]), done[1]) if isinstance(done, tuple) else int(done)
 
     worst = ExitCode.OK
     for result in run_each(by_name, guarded, args.jobs or config.jobs,

@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import functools
 import gc
+import json
 import logging
 import os
 import select
@@ -17,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from gitguard.errors import ExitCode
 
@@ -27,6 +28,10 @@ GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a job past its time limit
 PR_SET_PDEATHSIG = 1  # prctl(2)
 _LIBC = ctypes.CDLL(None, use_errno=True)
 MAX_OUTPUT = 4 << 20  # bytes of a job's stdout or stderr passed on; the rest is cut
+
+# What a job gives back: its exit code, or its exit code and a JSON-able value for the
+# parent (a monitoring record), which never has to be read back out of the job's output.
+Work = Callable[[], int | tuple[int, Any]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class JobResult:
     timed_out: bool = False
     crashed: str = ""  # the signal or exit status that ended a job abnormally
     limit: float = 0.0  # the time limit it had, in seconds
+    value: Any = None  # what the job handed back beside its exit code (None: nothing)
 
     @property
     def failure(self) -> str:
@@ -59,6 +65,7 @@ class _Running:
     deadline: float
     out: IO[bytes] | None
     err: IO[bytes] | None
+    value: IO[bytes]
     terminated_at: float | None = None
     stopped: bool = False  # by Pool.stop(), not by its time limit
     killed: bool = False  # SIGKILL sent, after the grace time
@@ -94,13 +101,14 @@ class Pool:
         """How many more jobs may start now."""
         return self.size - len(self._running)
 
-    def start(self, name: str, work: Callable[[], int]) -> None:
-        """Run work() in a new process; its return value is the job's exit code."""
+    def start(self, name: str, work: Work) -> None:
+        """Run work() in a new process; it returns the job's exit code (and a value)."""
         if name in self._running:
             raise ValueError(f"job {name} is already running")
         # closed by _read once the job ended: they outlive this call
         out = tempfile.TemporaryFile() if self.capture else None  # noqa: SIM115
         err = tempfile.TemporaryFile() if self.capture else None  # noqa: SIM115
+        value = tempfile.TemporaryFile()  # noqa: SIM115
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         if self.freeze:
@@ -108,12 +116,12 @@ class Pool:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns
-            _child(work, out, err, parent)
+            _child(work, out, err, value, parent)
         with contextlib.suppress(PermissionError, ProcessLookupError):
             os.setpgid(pid, pid)  # the child does it too; whichever is first wins the race
         started = time.monotonic()
         self._running[name] = _Running(name, pid, os.pidfd_open(pid), started,
-                                       started + self.timeout, out, err)
+                                       started + self.timeout, out, err, value)
 
     def wait(self, timeout: float | None = None) -> list[JobResult]:
         """Jobs that ended within `timeout` seconds (None: until one ends); jobs past their
@@ -161,7 +169,7 @@ class Pool:
         os.close(job.pidfd)
         del self._running[job.name]
         seconds = time.monotonic() - job.started
-        stdout, stderr = _read(job.out), _read(job.err)
+        stdout, stderr, value = _read(job.out), _read(job.err), _value(job.value)
         crashed = ""
         if os.WIFSIGNALED(status):
             crashed = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
@@ -176,10 +184,11 @@ class Pool:
             crashed = "stopped" if job.stopped else crashed
         timed_out = job.terminated_at is not None and not job.stopped
         return JobResult(job.name, code, stdout, stderr, seconds, timed_out,
-                         "" if timed_out else crashed, round(job.deadline - job.started, 3))
+                         "" if timed_out else crashed, round(job.deadline - job.started, 3),
+                         None if crashed or timed_out else value)
 
 
-def _child(work: Callable[[], int], out: IO[bytes] | None, err: IO[bytes] | None,
+def _child(work: Work, out: IO[bytes] | None, err: IO[bytes] | None, value: IO[bytes],
            parent: int) -> None:
     """The forked job: its own process group, default signals, output into its files, and
     killed by the kernel when the parent dies (killed itself, it could not stop its jobs)."""
@@ -199,7 +208,12 @@ def _child(work: Callable[[], int], out: IO[bytes] | None, err: IO[bytes] | None
                               closefd=False)
             sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
                               closefd=False)
-        code = int(work())
+        done = work()
+        if isinstance(done, tuple):
+            value.write(json.dumps(done[1]).encode())
+            value.flush()
+            done = done[0]
+        code = int(done)
     except BaseException:  # a bug in the job: its traceback is its output, exit UNKNOWN
         with contextlib.suppress(BaseException):
             traceback.print_exc()
@@ -225,7 +239,21 @@ def _read(stream: IO[bytes] | None) -> str:
     return text + ("\n[output cut]\n" if len(data) > MAX_OUTPUT else "")
 
 
-def run_each(names: Iterable[str], work: Callable[[str], int], jobs: int, timeout: float,
+def _value(stream: IO[bytes]) -> Any:
+    """What a job handed back (None when nothing, or too much to be a record)."""
+    with stream:
+        stream.seek(0)
+        data = stream.read(MAX_OUTPUT + 1)
+    if not data or len(data) > MAX_OUTPUT:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:  # cut short by a crash after the write began
+        return None
+
+
+def run_each(names: Iterable[str], work: Callable[[str], int | tuple[int, Any]], jobs: int,
+             timeout: float,
              capture: bool = True) -> Iterator[JobResult]:
     """Run work(name) for every name, `jobs` at once; yield each result as it ends."""
     pending = list(names)

@@ -7,7 +7,6 @@ JSON record (`site_record`); the parent turns the records of all sites into the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -80,17 +79,6 @@ def plugin_output(records: Sequence[dict[str, Any]]) -> str:
 def exit_status(records: Sequence[dict[str, Any]]) -> Status:
     """The worst status among the records."""
     return max((_status(r) for r in records), key=RANK.__getitem__, default=Status.UNKNOWN)
-
-
-def parse_record(line: str, site: str) -> dict[str, Any]:
-    """A record a site's job printed, or a failed one when the line is not one."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        record = None
-    if not isinstance(record, dict) or record.get("site") != site:
-        return failed_record(site, "the check printed no result", 0.0)
-    return record
 
 
 def _named(result: AuditResult) -> str:

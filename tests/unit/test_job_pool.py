@@ -27,6 +27,23 @@ def test_results_output_and_exit_codes() -> None:
     assert not any(r.failure for r in results.values())
 
 
+def test_a_job_hands_back_a_value_beside_its_exit_code() -> None:
+    """A monitoring record comes back as a value, never parsed out of the job's output;
+    a job killed on its way gives none (its stand-in says why)."""
+    def work(name: str) -> int | tuple[int, object]:
+        print("a line a plugin must not show")
+        if name == "dies":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return (0, {"site": name, "files": 3}) if name == "ok" else 1
+
+    results = {r.name: r for r in run_each(["ok", "plain", "dies"], work, jobs=3, timeout=30)}
+    assert results["ok"].value == {"site": "ok", "files": 3}
+    assert results["ok"].code is ExitCode.OK
+    assert results["ok"].stdout == "a line a plugin must not show\n"
+    assert results["plain"].value is None and results["plain"].code is ExitCode.WARNING
+    assert results["dies"].value is None and results["dies"].failure
+
+
 def test_a_bug_a_crash_and_a_hang_end_their_job_alone(tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
 
