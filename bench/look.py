@@ -16,7 +16,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,40 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import make_key, write_config  # noqa: E402
+from procmem import TreeMemory  # noqa: E402
 from webservers import serve  # noqa: E402
-
-
-def _tree(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                fields = Path(f"/proc/{name}/stat").read_text().rpartition(")")[2].split()
-                parents[int(name)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found = {pid}
-    grew = True
-    while grew:
-        more = {c for c, p in parents.items() if p in found} - found
-        found |= more
-        grew = bool(more)
-    return found
-
-
-def _pss_kib(pid: int) -> tuple[int, int]:
-    """(all PSS, anonymous and shared-memory PSS) of a process, in KiB: the second leaves
-    out the pages of Chromium's binary and libraries, which the page cache holds anyway."""
-    total = anon = 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                total = int(line.split()[1])
-            elif line.startswith(("Pss_Anon:", "Pss_Shmem:")):
-                anon += int(line.split()[1])
-    except OSError:
-        pass
-    return total, anon
 
 
 def measure(argv: list[str]) -> dict[str, float]:
@@ -65,33 +32,19 @@ def measure(argv: list[str]) -> dict[str, float]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    peak_tree = peak_anon = peak_self = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_tree, peak_anon, peak_self
-        while not done.is_set():
-            sizes = [_pss_kib(p) for p in _tree(proc.pid)]
-            peak_tree = max(peak_tree, sum(total for total, _ in sizes))
-            peak_anon = max(peak_anon, sum(anon for _, anon in sizes))
-            peak_self = max(peak_self, _pss_kib(proc.pid)[0])
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    memory = TreeMemory(proc.pid)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     _out, err = proc.communicate(timeout=300)
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the whole tree, reaped by now
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    done.set()
-    sampler.join()
+    memory.stop()
     if proc.returncode not in (0, 1, 2):
         raise SystemExit(f"{argv}: exit {proc.returncode}: {err.decode()[-500:]}")
     return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-            "peak_tree_mb": round(peak_tree / 1024, 1),
-            "peak_tree_anon_mb": round(peak_anon / 1024, 1),
-            "peak_python_mb": round(peak_self / 1024, 1)}
+            "peak_tree_mb": round(memory.mb("Pss"), 1),
+            "peak_tree_anon_mb": round(memory.mb("Anon"), 1),
+            "peak_python_mb": round(memory.peak_self_kb / 1024, 1)}
 
 
 def main() -> None:

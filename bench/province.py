@@ -22,7 +22,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,48 +31,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from procmem import TreeMemory  # noqa: E402
 from sshd import SshServer  # noqa: E402
-
-SAMPLE_S = 0.05  # how often the process tree's memory is sampled
-
-
-class TreeMemory:
-    """The summed memory of a process and all its descendants, sampled: resident sets (RSS,
-    which counts the pages forked jobs share with their parent once per job) and
-    proportional sets (PSS, which shares them out: what the tree really holds)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak_rss_kb = self.peak_pss_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            rss = pss = 0
-            pending = [self.pid]
-            while pending:
-                pid = pending.pop()
-                try:
-                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                        if line.startswith(("Rss:", "Pss:")):
-                            value = int(line.split()[1])
-                            rss, pss = (rss + value, pss) if line[0] == "R" else (rss, pss + value)
-                    for task in Path(f"/proc/{pid}/task").iterdir():
-                        pending += map(int, (task / "children").read_text().split())
-                except (OSError, ValueError):
-                    continue
-            self.peak_rss_kb, self.peak_pss_kb = (max(self.peak_rss_kb, rss),
-                                                  max(self.peak_pss_kb, pss))
-            self._stop.wait(SAMPLE_S)
-
-    def stop(self) -> tuple[float, float]:
-        """Stop sampling; the peaks (RSS, PSS) in MB."""
-        self._stop.set()
-        self._thread.join()
-        return self.peak_rss_kb / 1024, self.peak_pss_kb / 1024
-
 
 TARGET_S = 60.0
 CHANGED = 10  # sites defaced before the "changed" row
@@ -117,7 +76,8 @@ def timed(label: str, argv: list[str], ok: tuple[int, ...]) -> dict[str, Any]:
     # CPU of the CLI and every process it waited for (its jobs, git, ssh-keygen): what the
     # monitoring host spends, whatever else the machine was busy with meanwhile
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    rss, pss = memory.stop()
+    memory.stop()
+    rss, pss = memory.mb("Rss"), memory.mb("Pss")
     if process.returncode not in ok:
         raise SystemExit(f"{label}: exit {process.returncode}\n{err[-3000:]}")
     print(f"  {label:38} {seconds:7.2f} s  CPU {cpu:6.1f} s  peak PSS {pss:5.0f} MB "

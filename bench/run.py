@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from procmem import TreeMemory  # noqa: E402
 from sshd import SshServer  # noqa: E402
 
 GROUPS = ("mirror", "audit", "restore")
@@ -107,60 +107,6 @@ def _busy_cpu() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
 
 
-def _children(pid: int) -> list[int]:
-    """The child processes of pid (Linux's /proc/PID/task/*/children)."""
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(child) for child in handle.read().split()]
-    except OSError:
-        pass
-    return found
-
-
-def _pss_kb(pid: int) -> int:
-    """A process's proportional set size in KB (its resident set, each page shared with
-    others counted by its share: a forked job shares the CLI's pages); 0 when it is gone."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-class TreeMemory:
-    """Samples the memory of a process and all its descendants together (the CLI, the jobs
-    it forks, git, ssh), which GNU time's per-process maximum does not show: the sum of
-    their proportional set sizes, so pages they share count once."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            pending, total = [self.pid], 0
-            while pending:
-                pid = pending.pop()
-                total += _pss_kb(pid)
-                pending += _children(pid)
-            self.peak_kb = max(self.peak_kb, total)
-            self._stop.wait(SAMPLE_S)
-
-    def stop(self) -> float:
-        """Stop sampling; the peak in MB."""
-        self._stop.set()
-        self._thread.join()
-        return self.peak_kb / 1024
-
-
 class Runner:
     """Runs commands one at a time and measures them; nothing else runs meanwhile.
 
@@ -185,9 +131,9 @@ class Runner:
             start = time.perf_counter()
             proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     env=env, cwd=cwd)
-            memory = TreeMemory(proc.pid)
+            memory = TreeMemory(proc.pid, SAMPLE_S)
             _, status, usage = os.wait4(proc.pid, 0)
-            tree_peak_mb = memory.stop()
+            tree_peak_mb = memory.stop().mb("Pss")
             seconds = time.perf_counter() - start
             machine_cpu = _busy_cpu() - busy_before
             proc.returncode = os.waitstatus_to_exitcode(status)
