@@ -16,12 +16,12 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from mariadb import READER, READER_PASSWORD, MariaDb  # noqa: E402
+from procmem import TreeMemory  # noqa: E402
 
 GITGUARD = [str(REPO / ".venv" / "bin" / "python"), "-m", "gitguard.cli"]
 SAMPLE_S = 0.02
@@ -67,48 +68,29 @@ def fill(db: MariaDb, name: str, posts: int, meta: int) -> None:
     """, name)
 
 
-class PeakMemory:
-    """The peak resident memory of a process and all its descendants, sampled."""
+class Cpu:
+    """CPU seconds spent by the commands this process waited for, and by the server: on a
+    loaded machine wall times stretch, the work done does not."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.tree = 0.0
+        self.server = 0.0
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(self.pid))
-            time.sleep(SAMPLE_S)
+    def _now(self) -> tuple[float, float]:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return usage.ru_utime + usage.ru_stime, (int(fields[11]) + int(fields[12])) / ticks
 
-    def stop(self) -> int:
-        """Stop sampling; the peak in bytes."""
-        self._stop.set()
-        self._thread.join()
-        return self.peak
+    def __enter__(self) -> Cpu:
+        self._start = self._now()
+        return self
 
-
-def _tree_rss(root: int) -> int:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
+    def __exit__(self, *exc: object) -> None:
+        end = self._now()
+        self.tree = round(end[0] - self._start[0], 2)
+        self.server = round(end[1] - self._start[1], 2)
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -117,10 +99,11 @@ def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None =
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    sampler = PeakMemory(proc.pid) if memory else None
+    sampler = TreeMemory(proc.pid, SAMPLE_S) if memory else None
     out, err = proc.communicate(timeout=3600)
     seconds = time.perf_counter() - start
-    peak = sampler.stop() if sampler else 0
+    # the tree's resident sets summed, in bytes (as this bench has always reported it)
+    peak = sampler.stop().peak_kb["Rss"] * 1024 if sampler else 0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)}: exit {proc.returncode}\n{out.decode()}\n"
                          f"{err.decode()}")
@@ -147,6 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gitguard-bench-db-", dir="/var/tmp"))
     results: dict[str, Any] = {"posts": args.posts, "postmeta": args.meta}
+    load_before = os.getloadavg()  # other work on the machine inflates every figure
     try:
         with MariaDb() as db:
             name = "benchwp"
@@ -164,8 +148,12 @@ def main() -> None:
             for cfg in (with_db, without):
                 timed([*GITGUARD, "-c", str(cfg), "init"])
             timed([*GITGUARD, "-c", str(without), "mirror"])
-            first, peak = timed([*GITGUARD, "-c", str(with_db), "mirror"], memory=True)
+            assert db.process is not None
+            with Cpu(db.process.pid) as ours:
+                first, peak = timed([*GITGUARD, "-c", str(with_db), "mirror"], memory=True)
             results["first_backup_s"] = round(first, 2)
+            results["first_backup_cpu_s"] = {"gitguard_and_children": ours.tree,
+                                             "server": ours.server}
             results["first_backup_peak_mb"] = round(peak / 1e6, 1)
 
             peer = work / "peer"
@@ -175,9 +163,11 @@ def main() -> None:
             dump = [shutil.which("mysqldump") or "mysqldump", "--no-defaults",
                     f"--socket={db.socket}", "--user=root", "--single-transaction",
                     f"--result-file={peer / 'dump.sql'}", name]
-            dumped, _ = timed(dump)
-            added, _ = timed(["git", "add", "-A"], env=env, cwd=peer)
-            committed, _ = timed(["git", "commit", "-q", "-m", "dump"], env=env, cwd=peer)
+            with Cpu(db.process.pid) as theirs:
+                dumped, _ = timed(dump)
+                added, _ = timed(["git", "add", "-A"], env=env, cwd=peer)
+                committed, _ = timed(["git", "commit", "-q", "-m", "dump"], env=env, cwd=peer)
+            results["peer_cpu_s"] = {"mysqldump_and_git": theirs.tree, "server": theirs.server}
             results["peer_mysqldump_s"] = round(dumped, 2)
             results["peer_git_add_commit_s"] = round(added + committed, 2)
             results["peer_total_s"] = round(dumped + added + committed, 2)
@@ -185,16 +175,23 @@ def main() -> None:
 
             def extra(rounds: int, before: str | None = None) -> dict[str, float]:
                 """Median wall time of mirror with and without the database."""
-                plain, full = [], []
+                plain, full, cpu_plain, cpu_full = [], [], [], []
+                assert db.process is not None
                 for n in range(rounds):
                     if before:
                         db.sql(before.format(n=n), name)
-                    plain.append(timed([*GITGUARD, "-c", str(without), "mirror"])[0])
-                    full.append(timed([*GITGUARD, "-c", str(with_db), "mirror"])[0])
+                    with Cpu(db.process.pid) as used:
+                        plain.append(timed([*GITGUARD, "-c", str(without), "mirror"])[0])
+                    cpu_plain.append(used.tree + used.server)
+                    with Cpu(db.process.pid) as used:
+                        full.append(timed([*GITGUARD, "-c", str(with_db), "mirror"])[0])
+                    cpu_full.append(used.tree + used.server)
                 return {"with_database_s": round(statistics.median(full), 3),
                         "without_database_s": round(statistics.median(plain), 3),
                         "added_s": round(statistics.median(full) - statistics.median(plain),
-                                         3)}
+                                         3),
+                        "added_cpu_s": round(statistics.median(cpu_full)
+                                             - statistics.median(cpu_plain), 2)}
 
             results["unchanged"] = extra(args.rounds)
             posts = ", ".join(str(101 + i * max(1, args.posts // 15)) for i in range(15))
@@ -210,6 +207,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "python": platform.python_version(),
+                          "load_1_5_15_before": [round(x, 2) for x in load_before],
+                          "load_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
                           "mariadb": subprocess.run(["/usr/sbin/mariadbd", "--version"],
                                                     capture_output=True, text=True
                                                     ).stdout.strip()}

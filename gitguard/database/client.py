@@ -27,6 +27,7 @@ POLL = 1.0
 MAX_LINE = 256 << 20  # bytes of one row line: above max_allowed_packet's usual ceiling
 MAX_OUTPUT = 64 << 30  # bytes of one session's answers: an endless answer is refused
 MAX_STDERR = 64 << 10
+READ_SIZE = 64 << 10  # a pipe's size: a bigger read allocates (and faults in) more
 CLIENTS = ("mariadb", "mysql")
 NO_CLIENT = 127
 
@@ -203,10 +204,11 @@ class Session:
         marker = b"gitguard-end-" + secrets.token_hex(12).encode()
         self._write(sql.encode("utf-8") + b";\nSELECT '" + marker + b"';\n")
         last = time.monotonic()
-        rest = b""
+        pending: list[bytes] = []  # a line not yet ended: joined once its newline comes
+        size = 0
         while True:
             try:
-                data = self.pipe.recv(1 << 20)
+                data = self.pipe.recv(READ_SIZE)
             except TimeoutError:
                 if time.monotonic() - last > STALL:
                     self.fail(f"no answer for {STALL:.0f} s (stalled or hostile)")
@@ -217,10 +219,15 @@ class Session:
             self._read += len(data)
             if self._read > MAX_OUTPUT:
                 self.fail(f"an answer of more than {MAX_OUTPUT >> 30} GB")
-            lines = (rest + data).split(b"\n")
-            rest = lines.pop()
-            if len(rest) > MAX_LINE:
+            pending.append(data)
+            size += len(data)
+            if size > MAX_LINE:
                 self.fail(f"a row of more than {MAX_LINE >> 20} MB")
+            if b"\n" not in data:
+                continue  # a long row: its pieces are kept, never copied again until it ends
+            lines = b"".join(pending).split(b"\n")
+            rest = lines.pop()
+            pending, size = [rest], len(rest)
             if lines and lines[-1] == marker:
                 lines.pop()
                 if rest:

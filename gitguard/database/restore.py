@@ -43,8 +43,10 @@ def row_plan(git: Git, approved: str, evidence: str, graded: Iterable[Finding]
     with BlobReader(git) as reader:
         for name, keys in sorted(flagged.items()):
             tab = schema_of(new, name, reader) or schema_of(old, name, reader)
-            if tab is None or not tab.primary:
-                continue  # a row without a key cannot be addressed; verify reports it
+            if tab is None:
+                continue
+            # a table without a primary key: a row's key is the whole row, so a changed row
+            # is one deleted and one added, put back by matching every column
             want = _rows(old, tab, reader) if name in old.tables else {}
             have = _rows(new, tab, reader) if name in new.tables else {}
             binary = tuple(c.binary for c in tab.columns)
@@ -79,7 +81,9 @@ def statements(steps: Sequence[RowStep]) -> str:
         if s.action == "delete":
             where = " AND ".join(f"`{c}` <=> {_literal(v, b)}"
                                  for c, v, b in zip(s.columns, s.values, s.binary, strict=True))
-            out.append(f"DELETE FROM `{s.table}` WHERE {where}")
+            # one row: a table without a key may hold the same row twice, and only the one
+            # flagged goes (with a key, one row matches anyway)
+            out.append(f"DELETE FROM `{s.table}` WHERE {where} LIMIT 1")
         else:
             cols = ", ".join(f"`{c}`" for c in s.columns)
             vals = ", ".join(_literal(v, b) for v, b in zip(s.values, s.binary, strict=True))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 CHUNK = 256  # key range of one rows file (tables whose first key column is a number)
 WHOLE = "all"  # the one rows file of a table without a numeric key
@@ -29,6 +30,7 @@ _UNESCAPES = {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r", b"0": b"\0"}
 _ESCAPED = re.compile(rb"\\(.)", re.DOTALL)
 NULL = b"NULL"
 SET = b"="
+SUMS_HEAD = b"# gitguard table sums v2: rows, and the sum of their CRC-32s, per rows file\n"
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Table:
     primary: tuple[str, ...]  # primary key columns, in key order (none: the whole row)
     indexes: tuple[str, ...]  # one line per index column, for the schema file
 
-    @property
+    @cached_property
     def chunked(self) -> bool:
         """Whether rows are cut into files by the first key column's value."""
         return bool(self.primary) and self._col(self.primary[0]).data_type in INT_TYPES
@@ -81,7 +83,7 @@ class Table:
     def _col(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
-    @property
+    @cached_property
     def key_positions(self) -> tuple[int, ...]:
         """Where the key columns sit in a row line (every column when there is no key)."""
         names = [c.name for c in self.columns]
@@ -98,26 +100,36 @@ class Table:
         return ", ".join(f"`{c}`" for c in self.primary) or ", ".join(
             str(n + 1) for n in range(len(self.columns)))
 
+    def row_sum_sql(self) -> str:
+        """A row's CRC-32 over every column and which are NULL: what a range's sum adds."""
+        refs = [f"`{c.name}`" for c in self.columns]
+        flags = [f"ISNULL(`{c.name}`)" for c in self.columns if c.may_be_null]
+        return f"CRC32(CONCAT_WS(CHAR(0), {', '.join(refs + flags)}))"
+
     def select_sql(self, chunks: Iterable[str] | None) -> str:
-        """The rows of some chunks (all with None), in key order."""
+        """The rows of some chunks (all with None), in key order, each line ending in one
+        more field, the row's CRC-32: the ranges' sums come with the rows, in one scan."""
         where = ""
         if chunks is not None and self.chunked:
             # key ranges, not FLOOR(key / CHUNK) IN (...): the primary key's index finds them
             key = f"`{self.primary[0]}`"
+            # no negative bound on an unsigned key: MariaDB then scans the whole index
+            unsigned = "unsigned" in self._col(self.primary[0]).column_type.lower()
             spans = _spans(sorted(int(c) for c in chunks))
             where = " WHERE " + " OR ".join(
-                f"{key} BETWEEN {_bounds(lo)[0]} AND {_bounds(hi)[1]}" for lo, hi in spans)
-        return (f"SELECT {', '.join(c.sql() for c in self.columns)} FROM `{self.name}`{where} "
-                f"ORDER BY {self.order_sql()}")
+                f"{key} BETWEEN {max(_bounds(lo)[0], 0) if unsigned else _bounds(lo)[0]} "
+                f"AND {_bounds(hi)[1]}" for lo, hi in spans)
+        return (f"SELECT {', '.join(c.sql() for c in self.columns)}, {self.row_sum_sql()} "
+                f"FROM `{self.name}`{where} ORDER BY {self.order_sql()}")
 
-    def sums_sql(self, tag: int) -> str:
-        """Per chunk: its rows, and the XOR of their CRC-32s (cheap in the server; only
-        which ranges to read again is decided from them)."""
-        refs = [f"`{c.name}`" for c in self.columns]
-        flags = [f"ISNULL(`{c.name}`)" for c in self.columns if c.may_be_null]
-        row = f"CRC32(CONCAT_WS(CHAR(0), {', '.join(refs + flags)}))"
-        return (f"SELECT {tag}, {self.chunk_sql()} AS c, COUNT(*), BIT_XOR({row}) "
-                f"FROM `{self.name}` GROUP BY c ORDER BY c")
+    def sums_sql(self, tag: int, where: str = "") -> str:
+        """Per chunk: its rows, and the sum of their CRC-32s (cheap in the server; only
+        which ranges to read again is decided from them). A sum, not a XOR: CRC-32 is
+        linear, so the same edit to two rows of equal length (two editors raised to
+        administrator in one UPDATE) leaves the XOR of their CRCs as it was. `where` picks
+        some keys (a condition gitguard wrote, never the server's text)."""
+        return (f"SELECT {tag}, {self.chunk_sql()} AS c, COUNT(*), SUM({self.row_sum_sql()}) "
+                f"FROM `{self.name}`{f' WHERE {where}' if where else ''} GROUP BY c ORDER BY c")
 
     def chunk_of(self, line: bytes) -> str:
         """The rows file a line belongs in (ValueError for a key that is not a number)."""
@@ -198,30 +210,36 @@ class Sums:
 
     checksum: str  # CHECKSUM TABLE at the backup ('' unknown)
     updated: str  # the server's UPDATE_TIME (epoch seconds), when it can vouch ('' not)
-    ranges: Mapping[str, tuple[int, int]]  # per rows file: rows, and their CRC-32s' XOR
+    ranges: Mapping[str, tuple[int, int]]  # per rows file: rows, and their CRC-32s' sum
+    seen: str = ""  # UPDATE_TIME at the backup, vouching or not: another one is a commit
 
     def text(self) -> bytes:
         """The file's bytes."""
-        return (b"checksum\t%s\nupdated\t%s\n" % (self.checksum.encode(),
-                                                   self.updated.encode())
-                + b"".join(b"%s\t%d\t%d\n" % (chunk.encode(), *self.ranges[chunk])
-                           for chunk in sorted(self.ranges, key=chunk_order)))
+        head = b"checksum\t%s\nupdated\t%s\nseen\t%s\n" % (
+            self.checksum.encode(), self.updated.encode(), self.seen.encode())
+        return SUMS_HEAD + head + b"".join(
+            b"%s\t%d\t%d\n" % (chunk.encode(), *self.ranges[chunk])
+            for chunk in sorted(self.ranges, key=chunk_order))
 
     @classmethod
     def parse(cls, data: bytes) -> Sums:
         """A sums file back (ValueError when malformed)."""
-        lines = data.splitlines()
-        if len(lines) < 2:
+        if not data.startswith(SUMS_HEAD):  # an older file (XORs): the table is read whole
+            raise ValueError("a sums file without its head")
+        lines = data[len(SUMS_HEAD):].splitlines()
+        if len(lines) < 3:
             raise ValueError("a sums file without its head")
         head, _, checksum = lines[0].partition(b"\t")
         mark, _, updated = lines[1].partition(b"\t")
-        if head != b"checksum" or mark != b"updated":
+        label, _, seen = lines[2].partition(b"\t")
+        if head != b"checksum" or mark != b"updated" or label != b"seen":
             raise ValueError("a sums file without its head")
         ranges: dict[str, tuple[int, int]] = {}
-        for line in lines[2:]:
+        for line in lines[3:]:
             chunk, count, crc = line.split(b"\t")
             ranges[chunk.decode("ascii")] = (int(count), int(crc))
-        return cls(checksum.decode("ascii"), updated.decode("ascii"), ranges)
+        return cls(checksum.decode("ascii"), updated.decode("ascii"), ranges,
+                   seen.decode("ascii"))
 
 
 def chunk_order(chunk: str) -> tuple[int, str]:

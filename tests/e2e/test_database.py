@@ -493,3 +493,163 @@ def test_restore_one_half(tmp_path: Path, mariadb: MariaDb, request: pytest.Fixt
     site.run("restore", "www", "--yes", "--files-only")
     assert "Hacked" not in (site.docroot / "index.html").read_text()
     site.run("verify")
+
+
+def _rows_files(site: DbSite, table: str) -> dict[str, str]:
+    """A table's rows files in the newest snapshot: name -> content."""
+    names = git(site.repo, "ls-tree", "--name-only", f"{SNAPSHOTS}:.gitguard-db/{table}")
+    return {n: git(site.repo, "show", f"{SNAPSHOTS}:.gitguard-db/{table}/{n}")
+            for n in names.splitlines() if n.endswith(".tsv")}
+
+
+def _mirror_rows_read(site: DbSite, *args: str) -> int:
+    """Run mirror; the rows its database backup read, as the journal records them."""
+    site.run("mirror", *args)
+    runs = json.loads(site.run("log", "www", "--json").stdout)["runs"]
+    assert runs[-1]["action"] == "mirror", runs[-1]
+    found = re.search(r"database: \d+ tables, .*, (\d+) rows read", runs[-1]["summary"])
+    assert found, runs[-1]
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("transport", ["direct", "ssh"])
+def test_changed_rows_in_many_ranges_never_missed(tmp_path: Path, mariadb: MariaDb,
+                                                   request: pytest.FixtureRequest,
+                                                   rina: tuple[Path, dict[str, dict[str, str]]],
+                                                   transport: str) -> None:
+    """Rows changed in several key ranges of a 2,000-row table are each caught by the
+    ranges' checksums, and only their ranges are read: a change that keeps the row count,
+    one edit made to two rows of equal length in one range (their CRC-32s' XOR would not
+    move), a key deleted and inserted again with other values, a deleted row, a new range.
+    Each incremental backup holds exactly what `mirror --deep` reads afresh. With 122,000
+    rows to checksum, a second session (a second SSH channel) scans half of each table."""
+    key, people = rina
+    sshd = request.getfixturevalue("sshd") if transport == "ssh" else None
+    site = make_site(tmp_path, mariadb, _database_name(request),
+                     (key, people["rina"]["signing_key"]), transport, sshd, approve=False)
+    site.sql("""
+        CREATE TABLE wp_gg_items (id int unsigned NOT NULL, grp varchar(20) NOT NULL,
+          val varchar(40) NOT NULL, PRIMARY KEY (id)) DEFAULT CHARSET=utf8mb4;
+        INSERT INTO wp_gg_items SELECT seq, 'editor', CONCAT('nilai-', LPAD(seq, 6, '0'))
+          FROM seq_1_to_2000;
+        CREATE TABLE wp_gg_many (id bigint NOT NULL PRIMARY KEY, n int NOT NULL);
+        INSERT INTO wp_gg_many SELECT seq, seq MOD 7 FROM seq_1_to_120000;
+        CREATE TABLE wp_gg_big (id int NOT NULL PRIMARY KEY, body longtext NOT NULL);
+        INSERT INTO wp_gg_big VALUES (1, REPEAT('panjang\t', 40000)), (2, 'pendek');
+    """)
+    time.sleep(2.5)  # older than the backup by two seconds: its UPDATE_TIME vouches
+    site.run("mirror")
+    before = _rows_files(site, "wp_gg_items")
+    # a row of 360 KB arrives in many reads, and is still one line
+    assert _rows_files(site, "wp_gg_big")["0.tsv"] == "1\t" + "panjang\\t" * 40000 + \
+        "\n2\tpendek"
+    assert sorted(before, key=lambda n: int(n[:-4])) == [f"{n}.tsv" for n in range(8)]
+
+    def connections() -> int:
+        return int(site.sql("SHOW GLOBAL STATUS LIKE 'Connections'").split()[1])
+
+    def changed_then_deep(sql: str) -> dict[str, str]:
+        site.sql(sql)
+        before = connections()
+        read = _mirror_rows_read(site)
+        # two sessions: 122,000 rows of two tables to checksum, half on each
+        assert connections() - before == 3  # (and this query's own)
+        assert 0 < read < 2000, read  # only the changed ranges were read again
+        incremental = _rows_files(site, "wp_gg_items")
+        many = _rows_files(site, "wp_gg_many")
+        assert _mirror_rows_read(site, "--deep") >= 122_000
+        assert _rows_files(site, "wp_gg_items") == incremental  # nothing was missed
+        assert _rows_files(site, "wp_gg_many") == many
+        return incremental
+
+    # an UPDATE_TIME that moved: the ranges say where
+    after = changed_then_deep("""
+        UPDATE wp_gg_items SET val = 'nilai-X00010' WHERE id = 10;
+        UPDATE wp_gg_items SET grp = 'admins' WHERE id IN (600, 601);
+        DELETE FROM wp_gg_items WHERE id = 1100;
+        INSERT INTO wp_gg_items VALUES (1100, 'editor', 'dimasukkan lagi');
+        DELETE FROM wp_gg_items WHERE id = 1500;
+        INSERT INTO wp_gg_items VALUES (5000, 'editor', 'baru');
+        UPDATE wp_gg_many SET n = n + 7 WHERE id IN (70000, 119999);
+    """)
+    assert "10\teditor\tnilai-X00010" in after["0.tsv"].splitlines()
+    assert {"600\tadmins\tnilai-000600", "601\tadmins\tnilai-000601"} <= set(
+        after["2.tsv"].splitlines())
+    assert "1100\teditor\tdimasukkan lagi" in after["4.tsv"].splitlines()
+    assert "1500\t" not in after["5.tsv"] and len(after["5.tsv"].splitlines()) == 255
+    assert after["19.tsv"] == "5000\teditor\tbaru"  # git() strips the newline
+    assert {n for n in after if after[n] != before.get(n)} == {
+        "0.tsv", "2.tsv", "4.tsv", "5.tsv", "19.tsv"}
+    # written just before the backup, after a deep one: CHECKSUM TABLE, then the ranges
+    changed_then_deep("""
+        UPDATE wp_gg_items SET grp = 'editor' WHERE id IN (600, 601);
+        DELETE FROM wp_gg_items WHERE id = 5000;
+        UPDATE wp_gg_items SET val = 'nilai-000010' WHERE id = 10;
+        DELETE FROM wp_gg_many WHERE id = 3;
+    """)
+
+
+def test_table_without_a_key_restored_by_whole_row(tmp_path: Path, mariadb: MariaDb,
+                                                   request: pytest.FixtureRequest,
+                                                   rina: tuple[Path, dict[str, dict[str, str]]]
+                                                   ) -> None:
+    """A table without a primary key: its rows are matched by every column (NULL too). A
+    spam row added is deleted, approved rows deleted are put back, and two identical
+    approved rows both stay."""
+    key, people = rina
+    site = make_site(tmp_path, mariadb, _database_name(request),
+                     (key, people["rina"]["signing_key"]), "direct", approve=False)
+    site.sql("""
+        CREATE TABLE wp_gg_links (place int NULL, label text NOT NULL) DEFAULT CHARSET=utf8mb4;
+        INSERT INTO wp_gg_links VALUES (1, 'Beranda'), (2, 'Profil'), (2, 'Profil'),
+          (NULL, 'Kontak'), (3, 'Berita');
+    """)
+    site.run("mirror")
+    site.run("approve", "www", "-m", "links", "--key", str(key))
+    before = site.sql("SELECT place, label FROM wp_gg_links ORDER BY place, label")
+    site.sql(f"""
+        INSERT INTO wp_gg_links VALUES (9, '{SPAM}');
+        DELETE FROM wp_gg_links WHERE label = 'Berita';
+        DELETE FROM wp_gg_links WHERE place IS NULL;
+    """)
+    site.run("check", expect=2)
+    plan = site.run("restore", "www", "--dry-run").stdout
+    assert "delrow wp_gg_links/9," in plan and "row    wp_gg_links/3,Berita" in plan, plan
+    site.run("restore", "www", "--yes")
+    assert site.sql("SELECT place, label FROM wp_gg_links ORDER BY place, label") == before
+    site.run("verify")
+
+
+def test_an_account_of_one_connection_checksums_on_one_session(
+        tmp_path: Path, mariadb: MariaDb, request: pytest.FixtureRequest,
+        rina: tuple[Path, dict[str, dict[str, str]]]) -> None:
+    """A hosting account allowed one connection at a time: the second session is refused,
+    so the ranges are checksummed on the one session, and the backup is still exact."""
+    key, people = rina
+    name = _database_name(request)
+    account = f"gg1_{os.getpid()}"
+    mariadb.sql(f"CREATE USER '{account}'@'127.0.0.1' IDENTIFIED BY 'satu-saja' "
+                "WITH MAX_USER_CONNECTIONS 1")
+    try:
+        mariadb.create_database(name)
+        mariadb.sql(f"GRANT SELECT, SHOW VIEW ON `{name}`.* TO '{account}'@'127.0.0.1'")
+        site = make_site(tmp_path, mariadb, name, (key, people["rina"]["signing_key"]),
+                         "direct", user=account, password="satu-saja", approve=False)
+        site.sql("""
+            CREATE TABLE wp_gg_many (id bigint NOT NULL PRIMARY KEY, n int NOT NULL);
+            INSERT INTO wp_gg_many SELECT seq, seq MOD 7 FROM seq_1_to_120000;
+        """)
+        time.sleep(2.5)
+        site.run("mirror")
+        site.sql("UPDATE wp_gg_many SET n = 99 WHERE id IN (5, 60000, 119000)")
+        before = int(site.sql("SHOW GLOBAL STATUS LIKE 'Connections'").split()[1])
+        assert _mirror_rows_read(site) < 1000
+        # one session of the account, one refused, and this query's own
+        after = int(site.sql("SHOW GLOBAL STATUS LIKE 'Connections'").split()[1])
+        assert after - before == 3
+        incremental = _rows_files(site, "wp_gg_many")
+        assert "60000\t99" in incremental["234.tsv"].splitlines()
+        site.run("mirror", "--deep")
+        assert _rows_files(site, "wp_gg_many") == incremental
+    finally:
+        mariadb.sql(f"DROP USER '{account}'@'127.0.0.1'")
