@@ -10,7 +10,10 @@ command -v git >/dev/null || packages+=(git)
 command -v ssh-keygen >/dev/null || packages+=(openssh-client)
 if [ "${1:-}" = "--test" ]; then
   # mariadb-server and -client: the CMS database tests start their own unprivileged server
-  for pkg in openssh-server rsync aide wordpress chromium time mariadb-server mariadb-client; do
+  # nagios4-core, icinga2-bin, zabbix-agent (has zabbix_sender), zabbix-frontend-php and
+  # php-cli (Zabbix's own import validator): contrib/ checked by the programs that read it
+  for pkg in openssh-server rsync aide wordpress chromium time mariadb-server mariadb-client \
+             nagios4-core icinga2-bin icinga2-common zabbix-agent zabbix-frontend-php php-cli; do
     dpkg -s "$pkg" >/dev/null 2>&1 || packages+=("$pkg")
   done
 fi
@@ -19,7 +22,17 @@ if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+  # Some test packages are daemons (nagios4, zabbix-agent, mariadb): the tests start their
+  # own, so none is started as a system service while it installs (policy-rc.d, 101: no).
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null
+    $sudo chmod 755 "$guard"
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null \
+    || { [ -z "$guard" ] || $sudo rm -f "$guard"; exit 1; }
+  [ -z "$guard" ] || $sudo rm -f "$guard"
 fi
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
