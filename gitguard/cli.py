@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from gitguard import __version__
+from gitguard import __version__, heap
 from gitguard.config import Config, Site, default_path, load
 from gitguard.errors import ExitCode, GitguardError, UsageError
 from gitguard.model import Status, printable
@@ -468,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cycles: the default (a collection every 700 new objects) spent 40 ms of a restore
     # walking the same live tuples again and again.
     gc.set_threshold(300_000, 20, 20)
+    heap.tune()
     if isinstance(sys.stdout, io.TextIOWrapper):
         # Paths are escaped where they are printed; anything that slips through must neither
         # crash a strict UTF-8 stdout (cron's) nor write bytes that are not UTF-8.

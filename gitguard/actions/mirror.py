@@ -142,16 +142,23 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     cache = cache or repo.load_cache(tip)
     if scan.removed is not None and cache.commit != tip:
         scan = remote.scan(exclude)  # a delta needs the cache of the snapshot it is a delta to
-    if scan.removed is None and not deep and not fresh and nothing_changed(cache, scan.entries):
-        outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
-                                               if e.kind is not Kind.DIR))
-    else:
-        outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known, fresh)
-    listing = scan.listing
-    del scan, cache  # a big site's entries and old cache: not needed while the listing is kept
-    if outcome.tip is not None:
-        repo.remember_listing(outcome.tip, key, listing if outcome.complete else None,
-                              outcome.files)
+    # a big site's listing is put aside while the snapshot is taken, not held
+    listing = None if scan.listing is None else repo.spool_listing(scan.listing)
+    scan = replace(scan, listing=None)
+    try:
+        if scan.removed is None and not deep and not fresh \
+                and nothing_changed(cache, scan.entries):
+            outcome = _unchanged(cache.commit, sum(1 for e in scan.entries
+                                                   if e.kind is not Kind.DIR))
+        else:
+            outcome = _snapshot(repo, site, remote, cache, scan, deep, expect_known, fresh)
+        del scan, cache  # a big site's entries and old cache
+        if outcome.tip is not None:
+            repo.remember_listing(outcome.tip, key, listing if outcome.complete else None,
+                                  outcome.files)
+    finally:
+        if listing is not None:
+            listing.unlink(missing_ok=True)  # not remembered: the run failed or was partial
     return outcome, deep
 
 

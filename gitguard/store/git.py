@@ -68,7 +68,7 @@ class Git:
     def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
         return {**self.env, **extra} if extra else self.env
 
-    def run(self, args: Sequence[str], *, input: bytes | None = None,
+    def run(self, args: Sequence[str], *, input: bytes | bytearray | None = None,
             env: dict[str, str] | None = None, check: bool = True) -> bytes:
         """Run git and return its stdout; a failure raises StoreError with git's message."""
         if self.guard is not None:

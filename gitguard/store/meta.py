@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from gitguard.model import ENCODING, ERRORS, Kind, path_bytes, path_str
@@ -115,10 +115,7 @@ def encode_rows(rows: Mapping[bytes, tuple[int, int, int, bytes]]) -> bytes:
     names = sorted(rows)
     # One look at all names at once: on a real site none needs quoting, and 30,000 calls
     # to quote() would be the bulk of the cost.
-    joined = b"\0".join(names)
-    plain = (not _ODD_BYTE.search(joined) and b"\0 " not in joined and b" \0" not in joined
-             and not joined.startswith(b" ") and not joined.endswith(b" ")
-             and _valid_utf8(joined))
+    plain = plain_names(b"\0".join(names))
     heads: dict[tuple[int, int, int, bytes], bytes] = {}  # few mode/owner pairs a site
     lines = []
     for raw in names:
@@ -128,6 +125,28 @@ def encode_rows(rows: Mapping[bytes, tuple[int, int, int, bytes]]) -> bytes:
             head = heads[row] = _head(row)
         lines.append(head + (raw if plain else quote(path_str(raw))))
     return HEADER + b"\n".join(lines) + (b"\n" if lines else b"")
+
+
+def plain_names(joined: bytes) -> bool:
+    """Whether the NUL-joined raw names all stand in a metadata line as they are."""
+    return (not _ODD_BYTE.search(joined) and b"\0 " not in joined and b" \0" not in joined
+            and not joined.startswith(b" ") and not joined.endswith(b" ")
+            and _valid_utf8(joined))
+
+
+def encode_plain(rows: Iterable[tuple[bytes, tuple[int, int, int, bytes]]]) -> bytes:
+    """encode_rows of names plain_names vouched for, given in sorted order: written as
+    they come, with no list of lines beside the file (a first mirror of 100,000 paths)."""
+    heads: dict[tuple[int, int, int, bytes], bytes] = {}
+    out = bytearray(HEADER)
+    for raw, row in rows:
+        head = heads.get(row)
+        if head is None:
+            head = heads[row] = _head(row)
+        out += head
+        out += raw
+        out += b"\n"
+    return bytes(out)
 
 
 def patch_rows(data: bytes, changes: Mapping[bytes, tuple[int, int, int, bytes] | None]

@@ -38,8 +38,8 @@ _COMPRESSED_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"PK\x03\x04
                      b"%PDF", b"wOF2", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"OggS",
                      b"ID3", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x1cftyp",
                      b"\x00\x00\x00 ftyp")
-_IN_FLIGHT = 32 << 20  # bytes of blobs waiting to be deflated: bounds memory
-STREAM_ABOVE = 8 << 20  # larger blobs are written as they arrive, never held whole
+_IN_FLIGHT = 16 << 20  # bytes of blobs waiting to be deflated: bounds memory
+STREAM_ABOVE = 4 << 20  # larger blobs are written as they arrive, never held whole
 
 
 def deflate_level(data: bytes) -> int:
@@ -149,12 +149,14 @@ class BlobWriter:
     @staticmethod
     def _write(path: Path, header: bytes, data: bytes) -> None:
         packer = zlib.compressobj(deflate_level(data))
-        body = packer.compress(header) + packer.compress(data) + packer.flush()
         path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp_obj_")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(body)
+                # written as deflated, never joined: no second copy of a file's bytes
+                out.write(packer.compress(header))
+                out.write(packer.compress(data))
+                out.write(packer.flush())
             os.chmod(tmp, 0o444)
             os.replace(tmp, path)
         except BaseException:

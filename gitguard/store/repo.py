@@ -8,6 +8,7 @@ import logging
 import marshal
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -395,15 +396,29 @@ class SiteRepo:
             return None
         return listing, files
 
-    def remember_listing(self, tip: str, key: str, listing: bytes | None, files: int) -> None:
-        """Keep (or, without one, forget) the listing the snapshot `tip` was taken from."""
+    def spool_listing(self, listing: bytes) -> Path:
+        """A private file holding a scan's raw listing until its snapshot is known: a big
+        site's listing (12 MB at 100,000 paths) is not held while the snapshot is taken."""
+        spool = self.tmp("listing-spool")
+        spool.write_bytes(listing)
+        return spool
+
+    def remember_listing(self, tip: str, key: str, listing: bytes | Path | None,
+                         files: int) -> None:
+        """Keep (or, without one, forget) the listing the snapshot `tip` was taken from (its
+        bytes, or the file spool_listing put them in, which this consumes)."""
         if listing is None:
             self.forget_listing()
             return
         tmp = self.tmp(LISTING_FILE)
         with open(tmp, "wb") as handle:
             marshal.dump((tip, key, files), handle)
-            handle.write(listing)
+            if isinstance(listing, Path):
+                with open(listing, "rb") as spooled:
+                    shutil.copyfileobj(spooled, handle, 1 << 20)
+                listing.unlink()
+            else:
+                handle.write(listing)
         os.replace(tmp, self.private / LISTING_FILE)
 
     def forget_listing(self) -> None:

@@ -326,6 +326,14 @@ def _metadata(repo: SiteRepo, stats: Mapping[str, CachedStat], base_meta: str | 
 
 def _encoded(stats: Mapping[str, CachedStat]) -> bytes:
     """The metadata file of a scan, from all its cache rows."""
+    try:
+        # strict: no name holds a byte that is not UTF-8, so names sort as their bytes do
+        plain = meta.plain_names("\0".join(stats).encode("utf-8"))
+    except UnicodeEncodeError:
+        plain = False
+    if plain:  # every real site: no second copy of 100,000 names and rows
+        return meta.encode_plain((path.encode(), _meta_row(stats[path]))
+                                 for path in sorted(stats))
     # all names encoded in one call: their bytes, in the same order
     raws = "\0".join(stats).encode("utf-8", "surrogateescape").split(b"\0") if stats else []
     return meta.encode_rows(dict(zip(raws, map(_meta_row, stats.values()), strict=True)))
@@ -386,8 +394,11 @@ def _write_tree(repo: SiteRepo, cache: ScanCache, diff: _Diff, stats: Mapping[st
     # version 4 compresses the paths: a third less index to read and write on every run
     env = {"GIT_INDEX_FILE": str(index), "GIT_INDEX_VERSION": "4"}
 
+    def add(rows: bytes | bytearray) -> None:
+        repo.git.run(["update-index", "-z", "--index-info"], input=rows, env=env)
+
     def write(rows: list[bytes]) -> str:
-        repo.git.run(["update-index", "-z", "--index-info"], input=b"".join(rows), env=env)
+        add(b"".join(rows))
         return repo.git.text(["write-tree"], env=env)
 
     try:
@@ -404,8 +415,14 @@ def _write_tree(repo: SiteRepo, cache: ScanCache, diff: _Diff, stats: Mapping[st
                 index.unlink()
             repo.git.run(["read-tree", base], env=env)
             return write(rows), index
-        return write([b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), _tree_path(p, s))
-                      for p, s in stats.items() if s[OID]] + [meta_row]), index
+        every = bytearray()  # a whole site's rows, with no list of them beside it
+        for p, s in stats.items():
+            if s[OID]:
+                every += b"%s %s\t%s\0" % (_git_mode(s), s[OID].encode(), _tree_path(p, s))
+        every += meta_row
+        add(every)
+        del every  # a whole site's rows, not held while git writes its trees
+        return repo.git.text(["write-tree"], env=env), index
     except BaseException:
         index.unlink(missing_ok=True)
         raise
