@@ -315,9 +315,11 @@ def timing(count: int, pool: list[bytes], rules: Path | None) -> dict[str, Any]:
         run("approve", "bench", "-m", "baseline", "--key", str(work / "rina"))
         for number, path in enumerate(paths):
             path.write_bytes(pool[number % len(pool)])
+        load_before = os.getloadavg()
         mirror = run("mirror")
         audit = run("audit", "bench", "--json", ok=(1, 2))
         result: dict[str, Any] = {
+            "load_before": load_before,
             "files": count,
             "mirror_s": round(mirror, 2),
             "audit_s": round(audit, 2),
@@ -333,6 +335,7 @@ def timing(count: int, pool: list[bytes], rules: Path | None) -> dict[str, Any]:
             matched = sum(bool(compiled.match(str(p), timeout=60)) for p in paths)
             result["yara_scan_s"] = round(time.perf_counter() - start, 2)
             result["yara_matched"] = matched
+            result["load_after"] = os.getloadavg()
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)

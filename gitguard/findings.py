@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import itertools
+import re
 
 from gitguard.detect import Side, critical_reasons, runs_as_script
 from gitguard.model import Change, Finding, Kind, Reason, Severity
@@ -59,18 +61,59 @@ def _text(data: bytes | None) -> list[str] | None:
     return data.decode("utf-8", "replace").splitlines(keepends=True)
 
 
+_HUNK = re.compile(r"@@ -(\d+)(\S*) \+(\d+)(\S*) @@")
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk header's range, as difflib writes it."""
+    length = stop - start
+    return str(start + 1) if length == 1 else f"{start + 1 - (not length)},{length}"
+
+
 def unified_diff(path: str, old: Side | None, new: Side | None) -> str | None:
     """A unified diff of two text sides, cut after DIFF_LINES lines; None for binaries."""
-    old_lines = _text(old.data) if old else []
-    new_lines = _text(new.data) if new else []
-    if old_lines is None or new_lines is None:
+    a = _text(old.data) if old else []
+    b = _text(new.data) if new else []
+    if a is None or b is None:
         return None
-    lines = list(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}"))
-    if not lines:
+    # The lines both sides share at either end need no matching, and a middle that shares
+    # next to nothing (a file replaced, a payload appended) is shown as replaced without
+    # matching it line by line: difflib's cost grows with the file, what is shown does not.
+    most = min(len(a), len(b))
+    head = next((i for i in range(most) if a[i] != b[i]), most)
+    most -= head
+    tail = next((i for i in range(most) if a[-1 - i] != b[-1 - i]), most)
+    if head == len(a) == len(b):
         return None
-    cut = len(lines) > DIFF_LINES
-    body = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
-    return body + (f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if cut else "")
+    start = max(0, head - 3)
+    a_end, b_end = len(a) - max(0, tail - 3), len(b) - max(0, tail - 3)
+    a_mid, b_mid = a[head : len(a) - tail], b[head : len(b) - tail]
+    small, large = sorted((a_mid, b_mid), key=len)
+    replaced = not small or (
+        len(a_mid) + len(b_mid) > DIFF_LINES and len(set(small) & set(large)) * 10 <= len(small)
+    )
+    if replaced:
+        total = 3 + (head - start) + len(a_mid) + len(b_mid) + (a_end - len(a) + tail)
+        body = itertools.chain(
+            (f"--- a/{path}\n", f"+++ b/{path}\n",
+             f"@@ -{_range(start, a_end)} +{_range(start, b_end)} @@\n"),
+            (" " + line for line in a[start:head]),
+            ("-" + line for line in a_mid),
+            ("+" + line for line in b_mid),
+            (" " + line for line in a[len(a) - tail : a_end]),
+        )  # fmt: skip
+        lines = list(itertools.islice(body, DIFF_LINES))
+    else:
+        lines = [
+            _HUNK.sub(lambda m: f"@@ -{int(m[1]) + start}{m[2]} +{int(m[3]) + start}{m[4]} @@",
+                      line) if line.startswith("@@") else line
+            for line in difflib.unified_diff(a[start:a_end], b[start:b_end], f"a/{path}",
+                                             f"b/{path}")
+        ]  # fmt: skip
+        total = len(lines)
+    cut = total > DIFF_LINES
+    body_text = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
+    return body_text + (f"... ({total - DIFF_LINES} more diff lines)\n" if cut else "")
 
 
 def findings(approved: TreeState, snapshot: TreeState, policy: Policy,

@@ -29,6 +29,8 @@ def path_str(raw: bytes) -> str:
 def printable(path: str) -> str:
     """A path made safe for one line of human output (control bytes and bad UTF-8 escaped,
     and the characters that hide or reorder text: bidi overrides, zero-width, C1)."""
+    if path.isprintable():  # none of those (Python counts them all unprintable): as it is
+        return path
     out = []
     for ch in path:
         code = ord(ch)

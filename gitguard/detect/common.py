@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -185,7 +185,9 @@ class _Doc:
         self.lower = data.lower()
         self.gambling: list[_Term] | None = None  # found by the spam rules, once
         self.code = data  # what the PHP view reads: the whole file, or the part that changed
-        self.whole = True
+        # Variables the rest of the file names, when `code` is only a part (None: the rest
+        # may assign any variable, by extract or $$name).
+        self.outside: frozenset[bytes] | None = frozenset()
 
     @functools.cached_property
     def words(self) -> frozenset[bytes]:
@@ -222,19 +224,46 @@ class _Doc:
 
 _Collector = Callable[[_Doc], list[_Hit]]
 
+_NEAR = 300  # bytes between two things that make a rule together: a statement or two
+_NEAR_MATCH = 200  # longer than anything the second pattern of such a pair matches
+
+
+def _near(
+    text: bytes, first: re.Pattern[bytes], second: re.Pattern[bytes], reach: int = _NEAR
+) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, what `second` matched) of each `second` within `reach` bytes of `first`.
+
+    Either order counts. Searched from each match of `first` (a literal or a rare word, which
+    the regex engine skips ahead to), never as one pattern tried at every byte of the file.
+    """
+    for found in first.finditer(text):
+        at, end = found.start(), found.end()
+        window = second.finditer(text, max(0, at - reach - _NEAR_MATCH), at + 1)
+        before = [m for m in window if at - reach <= m.end() <= at]
+        if before:
+            yield before[0].start(), end, before[0].group()
+        after = second.search(text, end, end + reach + _NEAR_MATCH)
+        if after is not None and after.start() <= end + reach:
+            yield at, after.end(), after.group()
+
 
 def _evidence(code: bytes) -> bytes:
     """The first line of a matched call: evidence that stays the same when its file is edited."""
     return code[:_DETAIL_MAX].split(b"\n", 1)[0]
 
 
+_INDENT = re.compile(rb"\s*")
+
+
 def _commented(text: bytes, pos: int) -> bool:
     """Whether `pos` sits on a comment line (commented-out code does not run)."""
-    prefix = text[text.rfind(b"\n", 0, pos) + 1 : pos].lstrip()
+    # Read in place, not copied: a one-line file of a megabyte has thousands of matches.
+    line = _INDENT.match(text, text.rfind(b"\n", 0, pos) + 1, pos)
+    start = line.end() if line else pos
     return (
-        prefix.startswith((b"//", b"#", b"*", b"/*"))
-        and b"*/" not in prefix
-        and b"?>" not in prefix
+        text.startswith((b"//", b"#", b"*", b"/*"), start, pos)
+        and text.find(b"*/", start, pos) < 0
+        and text.find(b"?>", start, pos) < 0
     )
 
 

@@ -33,13 +33,13 @@ _OPEN = re.compile(rb"<\?(?:php(?=\s)|=|(?!xml))", re.IGNORECASE)
 # One match per token: the blanks and comments before it are skipped in the same match, and
 # possessively, so that a megabyte of blanks costs one pass, not one pass per byte.
 _TOKEN = re.compile(
-    rb"(?>\s+|(?://|\#(?!\[))(?:[^\n?]|\?(?!>))*+|/\*.*?(?:\*/|\Z))*+"
-    rb"(?:(?P<var>\$[A-Za-z_\x80-\xff][\w\x80-\xff]*)"
-    rb"|(?P<id>\\?[A-Za-z_\x80-\xff][\w\x80-\xff]*(?:\\[A-Za-z_\x80-\xff][\w\x80-\xff]*)*)"
+    rb"(?>\s++|(?://|\#(?!\[))[^\n?]*+(?:\?(?!>)[^\n?]*+)*+|/\*[^*]*+(?:\*(?!/)[^*]*+)*+(?:\*/|\Z))*+"
+    rb"(?:(?P<var>\$[A-Za-z_\x80-\xff][\w\x80-\xff]*+)"
+    rb"|(?P<id>\\?[A-Za-z_\x80-\xff][\w\x80-\xff]*+(?:\\[A-Za-z_\x80-\xff][\w\x80-\xff]*+)*+)"
     rb"|(?P<close>\?>)"
-    rb"|(?P<sq>'(?:[^'\\]|\\.)*(?:'|\Z))"
-    rb"|(?P<dq>\"(?:[^\"\\]|\\.)*(?:\"|\Z))"
-    rb"|(?P<bt>`(?:[^`\\]|\\.)*(?:`|\Z))"
+    rb"|(?P<sq>'[^'\\]*+(?:\\.[^'\\]*+)*+(?:'|\Z))"
+    rb"|(?P<dq>\"[^\"\\]*+(?:\\.[^\"\\]*+)*+(?:\"|\Z))"
+    rb"|(?P<bt>`[^`\\]*+(?:\\.[^`\\]*+)*+(?:`|\Z))"
     rb"|(?P<here><<<[ \t]*([\"']?)([A-Za-z_]\w*)\8\r?\n)"
     rb"|(?P<num>0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d[\d_]*(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)"
     rb"|(?P<cast>\(\s*(?:int|integer|bool|boolean|float|double|real|string|array|object|unset"
@@ -114,6 +114,9 @@ def _heredoc(data: bytes, m: re.Match[bytes], out: list[Tok]) -> int:
     return end.end() if end else len(data)
 
 
+_new = tuple.__new__  # a token without NamedTuple's argument handling: tokens come by the million
+
+
 def tokenize(data: bytes) -> list[Tok]:
     """The PHP tokens of a file (inline HTML skipped, `?>` read as `;`), bounded in number."""
     out: list[Tok] = []
@@ -132,12 +135,15 @@ def tokenize(data: bytes) -> list[Tok]:
         for m in _TOKEN.finditer(data, code_at):
             kind = m.lastgroup or "op"
             start = m.start(kind)
-            if kind == "var":
-                append(Tok("v", m.group(kind)[1:].lower(), start))
-            elif kind == "op":
-                append(Tok("o", m.group(kind), start))
+            if kind == "op":
+                append(_new(Tok, ("o", m[kind], start, ())))
+            elif kind == "var":
+                append(_new(Tok, ("v", m[kind][1:].lower(), start, ())))
             elif kind == "id":
-                append(Tok("i", m.group(kind).lstrip(b"\\").rsplit(b"\\", 1)[-1].lower(), start))
+                name = m[kind]
+                if b"\\" in name:
+                    name = name.rsplit(b"\\", 1)[-1]
+                append(_new(Tok, ("i", name.lower(), start, ())))
             elif kind == "end":
                 pos = len(data)
                 break
@@ -179,6 +185,8 @@ _REMOTE = "remote"  # fetched from another host
 _SOCKET = "socket"  # read from a network connection
 _UPLOAD = "upload"  # an uploaded file's temporary path
 _UNSET = "unset"  # a variable the file never assigns, read outside any function
+_FILENAME = "filename"  # the script's own file name (__FILE__): whoever names the file decides
+_OUTPUT = "output"  # what the page printed, handed to an ob_start callback: request data echoed
 _HANDLE_REQUEST = "handle:request"  # a file opened at a path the request chose
 _HANDLE_SCRIPT = "handle:script"  # a file opened at a script's name
 _SERVER = "marker:server"  # $_SERVER itself: only some of its entries are request data
@@ -197,6 +205,7 @@ class Val:
     head: frozenset[str] = frozenset()
     hidden: bool = False  # constant, but spelled so that a text search misses it
     items: tuple[Val, ...] | None = None  # an array literal's values, in order
+    keys: tuple[bytes | None, ...] = ()  # and their keys, where constant ('x' => ..., or 0, 1 ...)
     lead: bytes = b""  # how it starts, when that much is constant ('http://' . $path)
 
     def text(self) -> bytes | None:
@@ -226,6 +235,14 @@ def _join(vals: list[Val]) -> Val:
 def _const(value: bytes, hidden: bool = True) -> Val:
     """A constant string (dropped when too long to keep)."""
     return Val(const=value, hidden=hidden) if len(value) <= _MAX_CONST else _UNKNOWN
+
+
+_MAX_PIECES = 4096
+
+
+def _pieces(parts: list[bytes]) -> Val:
+    """An array of constant strings cut out of one (explode, str_split), bounded."""
+    return Val(items=tuple(map(_const, parts))) if len(parts) <= _MAX_PIECES else _UNKNOWN
 
 
 _SUPERGLOBALS = {
@@ -379,8 +396,11 @@ _FILE_OPS = frozenset(
 # Functions whose result starts with what any argument holds (the subject is not first).
 _SPLITTERS = frozenset(
     b"explode str_split preg_split array_values array_merge array_reverse array_slice "
-    b"array_pop array_shift current reset end next array_filter array_unique sprintf".split()
+    b"array_pop array_shift current reset end next array_filter array_unique sprintf split "
+    b"spliti".split()
 )
+# Functions whose result starts the way their third argument, the subject, does.
+_REPLACERS = frozenset(b"str_replace str_ireplace preg_replace ereg_replace eregi_replace".split())
 # An interactive shell program: with a socket and a command runner in one file, a reverse shell.
 _SHELL_PROGRAM = re.compile(rb"/bin/(?:ba|z|da|k)?sh\b|cmd(?:\.exe)?\s*/[ck]|\bsh\s+-i\b", re.I)
 _FILE_MANAGER_OPS = 5  # request-chosen paths given to this many file functions: a file manager
@@ -404,6 +424,22 @@ _SKIP_WORDS = frozenset(
     b"readonly use namespace endif endwhile endfor endforeach endswitch throw".split()
 )
 _TYPE_WORDS = frozenset(b"class interface trait enum extends implements".split())
+# Where a variable after a comma is written, not read: list() and use(), and the functions that
+# fill an argument passed by reference (preg_match's $m, exec's $output).
+_WRITES_ARGUMENTS = frozenset(
+    b"list use preg_match preg_match_all exec parse_str mb_parse_str similar_text sscanf fscanf "
+    b"getmxrr dns_get_mx proc_open stream_select str_replace str_ireplace preg_replace "
+    b"preg_replace_callback openssl_sign openssl_seal openssl_open openssl_private_decrypt "
+    b"openssl_public_encrypt openssl_private_encrypt openssl_public_decrypt openssl_pkcs12_read "
+    b"openssl_x509_export openssl_pkey_export openssl_csr_export flock headers_sent is_callable "
+    b"socket_getpeername socket_getsockname socket_recv socket_recvfrom stream_socket_accept "
+    b"fsockopen pfsockopen stream_socket_client stream_socket_server curl_multi_exec "
+    b"getimagesize settype array_multisort array_push array_unshift array_splice array_walk "
+    b"array_walk_recursive bind_result bind_param bindparam bindcolumn mysqli_stmt_bind_result "
+    b"mysqli_stmt_bind_param mb_convert_variables getopt pcntl_wait pcntl_waitpid system "
+    b"passthru".split()
+)
+_LISTED_REACH = 64  # tokens looked back for the bracket a listed variable sits in
 
 
 @dataclass(frozen=True)
@@ -417,7 +453,9 @@ class Finding:
 class _Reader:
     """One pass of abstract evaluation over a PHP file's tokens."""
 
-    def __init__(self, data: bytes, toks: list[Tok], nesting: int, whole: bool = True) -> None:
+    def __init__(
+        self, data: bytes, toks: list[Tok], nesting: int, outside: frozenset[bytes] | None
+    ) -> None:
         self.data = data
         self.toks = toks
         self.n = len(toks)
@@ -425,10 +463,11 @@ class _Reader:
         self.ops: list[bytes | None] = [t.value if t.kind in "oi" else None for t in toks]
         self.ops += [None] * 8
         self.nesting = nesting
-        self.whole = whole
+        self.whole = outside is not None
         self.i = 0
         self.env: dict[bytes, Val] = {}
         self.flooded = False  # extract($_REQUEST) and kin: any unset variable is request data
+        self.buffering = False  # reading ob_start's arguments
         self.returns: dict[bytes, Val] = {}  # function -> what it returns
         self.wrappers: dict[tuple[bytes, int], str] = {}  # (function, parameter) -> sink code
         self.params: dict[bytes, list[bytes]] = {}
@@ -445,8 +484,25 @@ class _Reader:
         self.assigned = {
             tok.value for at, tok in enumerate(toks)
             if tok.kind == "v" and (self.ops[at + 1] in _ASSIGN_OPS or self.ops[at - 1] in
-                                    (b"as", b"=>", b"global", b"static", b"&", b","))
-        }  # fmt: skip
+                                    (b"as", b"=>", b"global", b"static", b"&")
+                                    or (self.ops[at - 1] == b"," and self.listed(at)))
+        } | (outside or frozenset())  # fmt: skip
+
+    def listed(self, at: int) -> bool:
+        """Whether the variable after a comma at `at` is assigned there: `global $a, $b`,
+        `list($a, $b)`, `[$a, $b] =`, `use ($a, $b)`, or an argument a function writes to."""
+        depth = 0
+        for back in range(at - 1, max(0, at - _LISTED_REACH), -1):
+            op = self.ops[back]
+            if op in (b")", b"]"):
+                depth += 1
+            elif op in (b"(", b"["):
+                if depth == 0:
+                    return op == b"[" or self.ops[back - 1] in _WRITES_ARGUMENTS
+                depth -= 1
+            elif op in (b";", b"{", b"}") and depth == 0:
+                return self.ops[back + 1] in (b"global", b"static")
+        return True  # too far to tell: assume it is
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -620,8 +676,16 @@ class _Reader:
                 value.head,
                 value.hidden,
                 value.items,
+                value.keys,
             )
         self.env[name] = value
+
+    def assign_to(self, target: bytes, value: Val, append: bool) -> None:
+        """Assign to a variable, or to an element (`$a['x'] = ...`: kept by its key too)."""
+        name, bracket, _ = target.partition(b"[")
+        if bracket:
+            self.assign(target, value, append)
+        self.assign(name, value, append)
 
     # -- expressions -----------------------------------------------------------------------
 
@@ -641,8 +705,8 @@ class _Reader:
                 self.i += 1
                 right = self.expr(4, level + 1) or _UNKNOWN
                 if target is not None:
-                    self.assign(
-                        target, right if op in (b"=", b".=") else _join([right]), append=op == b".="
+                    self.assign_to(
+                        target, right if op in (b"=", b".=") else _join([right]), op == b".="
                     )
                 left, target = right, None
                 continue
@@ -674,6 +738,11 @@ class _Reader:
             if a is not None and b is not None:
                 return _const(a + b, hidden=(bool(a) and bool(b)) or left.hidden or right.hidden)
             return Val(taint=joined.taint, head=head, lead=a if a is not None else left.lead)
+        if op == b"^" and (left.const is None) != (right.const is None):
+            unknown = right if left.const is not None else left
+            if unknown.num is None and (left.const or right.const):
+                # A string XORed with a key known only at run time: how names and payloads hide.
+                return Val(taint=joined.taint | {_DECODED}, head=joined.head | {_DECODED})
         if op in (b"^", b"|", b"&") and left.const is not None and right.const is not None:
             a, b = left.const, right.const
             if op == b"^":
@@ -734,7 +803,17 @@ class _Reader:
                 index = self.expr(0, level + 1) if not self.at(close) else None
                 if self.at(close):
                     self.i += 1
-                value = self.index(value, index)
+                key = index.text() if index is not None else None
+                element = target + b"[" + key.lower() + b"]" if target and key else None
+                if target in _SUPERGLOBALS or value.taint - _MARKERS:
+                    element = None  # what the request holds, whatever the code assigns to it
+                if element is not None and element in self.env:
+                    value = self.env[element]  # $a['x'] = 'assert'; ... $a['x'](...)
+                else:
+                    value = self.index(value, index)
+                if target is not None:  # assigned by its key, and to the whole array
+                    whole = target.partition(b"[")[0]
+                    target = element if element is not None and whole == target else whole
             elif tok.value == b"(":
                 args = self.arguments(level)
                 value = self.call(None, value, args, start.pos)
@@ -769,11 +848,18 @@ class _Reader:
             return _UNKNOWN
         if _GLOBALS in base.taint:
             return self.variable(key.lower()) if key is not None else _UNKNOWN
-        if index is not None and index.num is not None:
-            if base.items is not None and 0 <= index.num < len(base.items):
-                return base.items[index.num]
-            if base.const is not None and -len(base.const) <= index.num < len(base.const):
-                return _const(base.const[index.num : index.num + 1] or base.const[index.num :])
+        number = index.num if index is not None else None
+        if base.items is not None and key is not None:
+            if key.lower() in base.keys:
+                return base.items[base.keys.index(key.lower())]
+            if not base.keys and number is not None and 0 <= number < len(base.items):
+                return base.items[number]
+        if (
+            number is not None
+            and base.const is not None
+            and -len(base.const) <= number < len(base.const)
+        ):
+            return _const(base.const[number : number + 1] or base.const[number:])
         if _UPLOAD in base.taint and key is not None and key.lower() != b"tmp_name":
             return _tainted(_REQUEST)  # an upload's name, type or size: chosen by the client
         return Val(taint=base.taint, head=base.head)
@@ -827,18 +913,25 @@ class _Reader:
         """An array literal: its values in order, taints merged."""
         self.i += 1
         items: list[Val] = []
+        keys: list[bytes | None] = []
         while self.i < self.n and not self.at(close):
             value = self.expr(0, level + 1)
+            key: bytes | None = str(len(items)).encode()
             if self.at(b"=>"):
                 self.i += 1
+                key = value.text() if value is not None else None
+                if value is not None and value.taint:  # array($_GET['c'] => 1): keys are data
+                    items.append(Val(taint=value.taint, head=value.head))
+                    keys.append(None)
                 value = self.expr(0, level + 1)
             items.append(value if value is not None else _UNKNOWN)
+            keys.append(key.lower() if key is not None else None)
             if self.at(b",") or not self.at(close):
                 self.i += 1
         if self.at(close):
             self.i += 1
         joined = _join(items)
-        return Val(taint=joined.taint, head=joined.head, items=tuple(items))
+        return Val(taint=joined.taint, head=joined.head, items=tuple(items), keys=tuple(keys))
 
     def primary(self, level: int) -> tuple[Val | None, bytes | None]:
         """A variable, literal, name, call, array, group, `new`, closure or include."""
@@ -926,6 +1019,8 @@ class _Reader:
             target = self.expr(0, level + 1) or _UNKNOWN
             self.include(target, tok.pos)
             return _UNKNOWN
+        if word == b"__file__":
+            return _tainted(_FILENAME)
         if word in (b"print", b"echo", b"clone", b"yield", b"throw"):
             return self.expr(0, level + 1) or _UNKNOWN
         if word == b"new":
@@ -938,7 +1033,11 @@ class _Reader:
             self.arguments(level)
             return _UNKNOWN
         if self.at(b"("):
+            self.buffering, outer = word == b"ob_start", self.buffering
             args = self.arguments(level)
+            self.buffering = outer
+            if word == b"ob_start" and args:
+                args.append(_tainted(_OUTPUT))  # what a named callback is handed
             return self.call(word, None, args, tok.pos)
         if self.at(b"::") or word in (b"true", b"false", b"null"):
             return _UNKNOWN
@@ -981,7 +1080,10 @@ class _Reader:
         if self.at(b"&"):
             self.i += 1
         if self.at(b"("):
-            self.bind(b"{closure}", self.parameters(b"{closure}"))
+            params = self.parameters(b"{closure}")
+            self.bind(b"{closure}", params)
+            if self.buffering:  # ob_start(function ($buffer) {...}): the page's output
+                self.env.update(dict.fromkeys(params, _tainted(_OUTPUT)))
         if word == b"fn":
             while self.i < self.n and not self.at(b"=>"):
                 self.i += 1
@@ -997,7 +1099,10 @@ class _Reader:
             outside = self.depth
             self.functions.append((b"{closure}", outside + 1))
             while self.i < self.n:
+                start = self.i
                 self.statement()
+                if self.i == start:
+                    self.i += 1  # a token no statement starts with: always move on
                 if self.depth == outside:
                     break
         return _UNKNOWN
@@ -1009,9 +1114,10 @@ class _Reader:
         hidden = False
         if callee is not None:
             self.wrapper(Val(taint=callee.head), "code_from_request")
-            if callee.head & {_REQUEST, _DECODED, _REMOTE, _UNSET}:
-                code = "code_from_request" if _REQUEST in callee.head else "code_from_decoded"
-                self.report(code, pos)
+            named_by_file = callee.head & {_FILENAME} and _join(args).taint & {_REQUEST}
+            if callee.head & {_REQUEST, _DECODED, _REMOTE, _UNSET} or named_by_file:
+                request = _REQUEST in callee.head or named_by_file
+                self.report("code_from_request" if request else "code_from_decoded", pos)
                 return _join(args)
             text = callee.text()
             if text is None or not re.fullmatch(rb"\\?[A-Za-z_][\w\\]*", text):
@@ -1054,7 +1160,7 @@ class _Reader:
             option = args[3].text()
             if option is not None and b"e" in option:
                 self.report("preg_replace_eval", pos)
-        if name in _FILE_OPS and first.head & {_REQUEST}:
+        if name in _FILE_OPS and first.head & {_REQUEST, _UNSET}:
             self.file_ops[name] = pos
         if name in self.params:
             return self.user(name, args, pos)
@@ -1080,6 +1186,15 @@ class _Reader:
         texts = [a.text() for a in args]
         if name == b"chr" and args and args[0].num is not None:
             return _const(bytes([args[0].num % 256]))
+        if name == b"explode" and len(args) >= 2 and texts[0] and texts[1] is not None:
+            return _pieces((texts[1] or b"").split(texts[0] or b" "))
+        if name == b"str_split" and texts and texts[0] is not None:
+            size = args[1].num if len(args) > 1 else 1
+            whole = texts[0] or b""
+            if size is not None and size > 0 and len(whole) <= _MAX_PIECES * size:
+                return _pieces([whole[at : at + size] for at in range(0, len(whole), size)])
+        if name == b"array_reverse" and args and args[0].items is not None:
+            return Val(items=args[0].items[::-1])
         if name in (b"implode", b"join") and args:
             array = next((a for a in args if a.items is not None), None)
             glue = next((t for a, t in zip(args, texts, strict=True) if a.items is None), b"")
@@ -1189,7 +1304,9 @@ class _Reader:
                 self.report("file_dropper", pos)
             return _UNKNOWN
         if name == b"mail" and len(args) > 2:
-            if first.head & {_REQUEST} and args[2].taint & {_REQUEST}:
+            # Recipients and what is sent (subject, body or the headers that carry a
+            # multipart body) both chosen by the request: a mass mailer, not a contact form.
+            if first.head & {_REQUEST, _UNSET} and _join(args[1:]).taint & {_REQUEST, _UNSET}:
                 self.report("mailer", pos)
             return _UNKNOWN
         if name in _SANITIZERS or name.startswith((b"is_", b"ctype_", b"esc_", b"sanitize_")):
@@ -1200,6 +1317,8 @@ class _Reader:
         joined = _join(args)
         if name in _SPLITTERS:
             return Val(taint=joined.taint, head=joined.head)
+        if name in _REPLACERS and len(args) > 2:
+            return Val(taint=joined.taint, head=args[2].head - _MARKERS)
         return Val(taint=joined.taint, head=first.head - _MARKERS)
 
     def user(self, name: bytes, args: list[Val], pos: int) -> Val:
@@ -1208,7 +1327,7 @@ class _Reader:
             code = self.wrappers.get((name, index))
             if code is None:
                 continue
-            if arg.taint & {_REQUEST}:
+            if arg.taint & {_REQUEST, _OUTPUT}:
                 self.report(code, pos)
             elif (arg.text() or b"").lower() in _RUNNERS and code == "code_from_request":
                 self.report("callback_exec", pos, arg.text() or b"")
@@ -1230,7 +1349,7 @@ class _Reader:
     def run_code(self, body: Val, pos: int) -> None:
         """eval, assert, create_function: of the request, of decoded data, of a constant."""
         self.wrapper(body, "code_from_request")
-        if body.taint & {_REQUEST} or body.head & {_UNSET}:
+        if body.taint & {_REQUEST, _OUTPUT} or body.head & {_UNSET}:
             self.report("code_from_request", pos)
         elif body.taint & {_DECODED, _REMOTE}:
             self.report("code_from_decoded", pos)
@@ -1248,20 +1367,28 @@ class _Reader:
         every = _join(args) if args else command
         if every.taint & {_SOCKET}:
             self.report("reverse_shell", pos)
-        elif command.taint & {_REQUEST} or command.head & {_UNSET}:
+        elif command.taint & {_REQUEST, _OUTPUT} or command.head & {_UNSET}:
             self.report("shell_from_request", pos)
         elif command.taint & {_DECODED}:
             self.report("code_from_decoded", pos)
 
     def callback(self, func: Val, pos: int, args: list[Val] | None = None) -> None:
         """A callable handed to another function: named by the request, or a runner."""
-        if func.head & {_REQUEST, _DECODED}:
-            code = "code_from_request" if _REQUEST in func.head else "code_from_decoded"
-            self.report(code, pos)
+        data = _join([arg for arg in args or [] if arg is not func])
+        if func.head & {_REQUEST, _DECODED} or (
+            func.head & {_FILENAME} and data.taint & {_REQUEST}
+        ):
+            request = func.head & {_REQUEST} or data.taint & {_REQUEST}
+            self.report("code_from_request" if request else "code_from_decoded", pos)
             return
-        name = (func.text() or b"").lstrip(b"\\").lower()
+        if func.items is not None and len(func.items) == 2:
+            func = func.items[1]  # [$object, 'method'], [new Kelas, 'method']
+        name = (func.text() or b"").lstrip(b"\\").lower().rpartition(b"::")[2]
         if name in _RUNNERS or (name in _HIDEWORTHY and func.hidden):
             self.report("callback_exec", pos, name)
+        elif name in self.params and args is not None:
+            # A function or method of the file called back with the other arguments' data.
+            self.user(name, [data] * max(1, len(self.params[name])), pos)
 
     def include(self, target: Val, pos: int) -> None:
         """include/require of a path the request, an upload or a remote host decides."""
@@ -1296,11 +1423,36 @@ class _Reader:
 _PREG_EVAL = re.compile(rb"\s*([^\w\s\\])(?:.*)[^\w\s\\]?[a-zA-Z]*e[a-zA-Z]*\s*\Z", re.DOTALL)
 
 
-def analyse(data: bytes, nesting: int = 0, whole: bool = True) -> list[Finding]:
+# The prefilter, the way YARA's atoms spare its matcher: the reader can only report a call,
+# an include or backticks. Code that names no sink, callback, writer, socket or file function
+# and calls nothing through a value ($f(), $a['x'](), "sys"."tem"(), `new $k`) has nothing
+# to report, however its names are spelled, so it is never tokenized.
+_SINK_WORDS = (
+    _CODE_SINKS | _SHELL_SINKS | _SOCKETS | _FILE_OPS | frozenset(_CALLBACKS)
+    | frozenset(b"include include_once require require_once fwrite fputs gzwrite mail "
+                b"preg_replace preg_filter mb_ereg_replace mb_eregi_replace "
+                b"reflectionfunction".split())
+)  # fmt: skip
+_DYNAMIC = re.compile(
+    rb"(?:\$[\w\x80-\xff]+|[\])}'\"])(?:\s++|/\*.*?\*/|(?:\#|//)[^\n]*+)*+\("
+    rb"|\b(?i:new)\s*+[$(]|`[^`$]*+\$",
+    re.DOTALL,
+)
+
+
+def worth(words: frozenset[bytes], code: bytes) -> bool:
+    """Whether `code` (its lower-case `words` given) can hold anything `analyse` reports."""
+    return not words.isdisjoint(_SINK_WORDS) or _DYNAMIC.search(code) is not None
+
+
+def analyse(
+    data: bytes, nesting: int = 0, outside: frozenset[bytes] | None = frozenset()
+) -> list[Finding]:
     """What the PHP in `data` does with request input, decoded data and connections."""
-    # `whole` is False when `data` is only the changed part of a file: a variable it does not
-    # assign may then be assigned in the rest, so it is not taken for register_globals input.
+    # A variable the code never assigns is register_globals input (old shells are written
+    # for it), unless `outside` names it: the variables of the rest of the file, when `data`
+    # is only the part that changed; None when the rest may assign any (extract, $$name).
     toks = tokenize(data)
     if not toks:
         return []
-    return _Reader(data, toks, nesting, whole).run()
+    return _Reader(data, toks, nesting, outside).run()

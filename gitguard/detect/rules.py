@@ -139,7 +139,7 @@ RULES = (
     Rule(_polyglot, _php, ("image_polyglot",)),
     Rule(_php_cloaking, _php, ("php_cloaking",)),
     Rule(_remote_fetch, _php, ("remote_fetch",)),
-    Rule(_foreign_code, _text, ("code_from_request", "shell_from_request")),
+    Rule(_foreign_code, _text, ("code_from_request", "shell_from_request", "file_dropper")),
     Rule(_defacement, _note, ("defacement_text",)),
     Rule(_gambling, _not_sitemap, ("gambling_spam",)),
     Rule(_doorway, _markup, ("doorway_page",)),
@@ -184,10 +184,11 @@ def _content_reasons(
             out.append(Reason("upload_handler", _detail(match.group())))
     # The PHP view, the costliest rule, runs only when nothing has made the change critical
     # yet (`critical`: the path alone did), and on a modified file only over what changed.
-    if not (out or critical) and DEEP_RULE.applies(new) and _deep_worth(new):
+    if not (out or critical) and DEEP_RULE.applies(new):
         if old is not None:
             _changed_parts(new, old)
-        out += _fresh(DEEP_RULE.collect, new, old)
+        if _deep_worth(new):
+            out += _fresh(DEEP_RULE.collect, new, old)
     return out
 
 
@@ -219,7 +220,30 @@ def _changed_parts(new: _Doc, old: _Doc) -> None:
     opened = [m.end() for m in _OPEN_TAG.finditer(a, max(0, start - (1 << 20)), start)]
     in_php = bool(opened) and a.rfind(b"?>", 0, start) < opened[-1]
     lead = b"<?php " if in_php else b""
-    # The rest of the file may assign what the changed part reads: no register_globals guess.
-    new.whole = old.whole = False
-    new.code = lead + a[start : len(a) if end_new < 0 else end_new]
-    old.code = lead + b[start : len(b) if end_old < 0 else end_old]
+    stop_new = len(a) if end_new < 0 else end_new
+    stop_old = len(b) if end_old < 0 else end_old
+    new.code, old.code = lead + a[start:stop_new], lead + b[start:stop_old]
+    # Unassigned variables are read as register_globals input only in a PHP block of its own
+    # (appended, injected) or when the change is all but the whole file: a change inside
+    # code reads what the code around it assigned, or what an including file did.
+    # A change that starts by closing the PHP around it (`?>`, then a block of its own) is
+    # not inside that code.
+    in_code = in_php and not a[start:stop_new].lstrip().startswith(b"?>")
+    new.outside = _variables(a[:start] + b"\n" + a[stop_new:], in_code)
+    old.outside = _variables(b[:start] + b"\n" + b[stop_old:], in_code)
+
+
+_SMALL_REST = 256  # bytes left unchanged around a change that replaced the whole file
+_VARIABLE = re.compile(rb"\$([A-Za-z_\x80-\xff][\w\x80-\xff]*)")
+# What lets code assign variables it does not name.
+_ANY_VARIABLE = re.compile(
+    rb"\$\s*[${]|\$globals\b|\b(?:extract|parse_str|mb_parse_str|import_request_variables)\b"
+)
+
+
+def _variables(rest: bytes, in_code: bool) -> frozenset[bytes] | None:
+    """The variables the rest of a file names (lower-case), or None when it may assign any."""
+    rest = rest.lower()
+    if (in_code and len(rest.strip()) > _SMALL_REST) or _ANY_VARIABLE.search(rest):
+        return None
+    return frozenset(_VARIABLE.findall(rest))

@@ -22,6 +22,7 @@ from gitguard.detect.common import (
     _Hit,
     _hit,
     _host_hit,
+    _near,
     _Term,
     _tokens,
 )
@@ -512,36 +513,28 @@ _SERVES = re.compile(
 _SERVES_WINDOW = 400
 
 
-def _near(a: bytes, b: bytes) -> re.Pattern[bytes]:
-    """`a` and `b` within a few hundred bytes of each other, in either order."""
-    return re.compile(
-        rb"(?:" + a + rb").{0,300}?(?:" + b + rb")|(?:" + b + rb").{0,300}?(?:" + a + rb")",
-        re.DOTALL,
-    )
-
-
-# (header, pattern near it, whether it must also serve something)
+# (header, a name near it, whether it must also serve something)
 _CLOAK_CHECKS = (
-    (b"http_user_agent", re.compile(_SEARCH_BOTS), _near(b"http_user_agent", _SEARCH_BOTS), False),
-    (b"http_user_agent", re.compile(_ANY_BOT), _near(b"http_user_agent", _ANY_BOT), True),
-    (b"http_referer", re.compile(_SEARCH_ENGINE), _near(b"http_referer", _SEARCH_ENGINE), True),
+    (b"http_user_agent", re.compile(_SEARCH_BOTS), False),
+    (b"http_user_agent", re.compile(_ANY_BOT), True),
+    (b"http_referer", re.compile(_SEARCH_ENGINE), True),
 )
+_HEADERS = {header: re.compile(header) for header, _, _ in _CLOAK_CHECKS}
 
 
 def _php_cloaking(doc: _Doc) -> list[_Hit]:
     """Code that tells crawlers (or visitors arriving from a search engine) apart."""
     text = doc.lower
     hits = []
-    for header, token, pattern, must_serve in _CLOAK_CHECKS:
+    for header, token, must_serve in _CLOAK_CHECKS:
         if header not in doc.words:
             continue
-        for match in pattern.finditer(text):
-            if _commented(text, match.start()):
+        for start, end, name in _near(text, _HEADERS[header], token):
+            if _commented(text, start):
                 continue
-            if must_serve and not _SERVES.search(text, match.start(), match.end() + _SERVES_WINDOW):
+            if must_serve and not _SERVES.search(text, start, end + _SERVES_WINDOW):
                 continue
-            found = token.search(match.group())
-            evidence = header + b" ~ " + (found.group() if found else b"")
+            evidence = header + b" ~ " + name
             hits.append(_Hit(header, Reason("php_cloaking", _detail(evidence.upper()))))
             break
     return hits
@@ -586,7 +579,8 @@ def _remote_fetch(doc: _Doc) -> list[_Hit]:
     calls = []
     for m in _URL_LITERAL.finditer(text):
         if text.endswith(_QUOTED_SCHEME, max(0, m.start() - 6), m.start()):
-            quote = max(text.rfind(b"'", 0, m.start()), text.rfind(b'"', 0, m.start()))
+            near = max(0, m.start() - 7)  # the quote is at most 6 bytes back: look no further
+            quote = max(text.rfind(b"'", near, m.start()), text.rfind(b'"', near, m.start()))
             if _fetched(text, quote):
                 calls.append((quote, text[quote + 1 : m.end()]))
     url_vars = dict(_URL_ASSIGNED.findall(text))

@@ -12,15 +12,17 @@ from typing import NamedTuple
 from gitguard.detect.common import (
     _CALL_BLOCKERS,
     _DISGUISE_EXTS_B,
+    _WORD_TABLE,
     _commented,
     _Doc,
     _evidence,
     _free,
     _Hit,
     _hit,
+    _near,
     _tokens,
 )
-from gitguard.detect.php import analyse
+from gitguard.detect.php import analyse, worth
 from gitguard.detect.spam import _CLI_ONLY
 
 # --- PHP: code execution from the request or from decoded strings --------------------------
@@ -80,9 +82,9 @@ _CALLBACK_SECOND = _Sink(
 
 
 @functools.lru_cache(maxsize=256)
-def _sink_regex(names: tuple[bytes, ...], tail: bytes) -> re.Pattern[bytes]:
-    """Calls of the given functions (built from the names present, usually one)."""
-    return re.compile(rb"(?:" + b"|".join(names) + rb")" + tail)
+def _sink_regex(name: bytes, tail: bytes) -> re.Pattern[bytes]:
+    """Calls of the function `name`."""
+    return re.compile(name + tail)
 
 
 _REQUEST_CALL = re.compile(
@@ -184,13 +186,19 @@ def _php_code(doc: _Doc) -> list[_Hit]:
 
     def calls(pattern: re.Pattern[bytes] | _Sink) -> list[re.Match[bytes]]:
         if isinstance(pattern, _Sink):
-            present = tuple(sorted(doc.words & pattern.names))
-            if not present:
-                return []
-            pattern = _sink_regex(present, pattern.tail)
+            # One regex per name present: a regex that starts with a literal skips ahead to it,
+            # one that starts with an alternation tries every byte.
+            found = [
+                m
+                for name in sorted(doc.words & pattern.names)
+                for m in _sink_regex(name, pattern.tail).finditer(text)
+            ]
+            found.sort(key=lambda m: m.start())
+        else:
+            found = list(pattern.finditer(text))
         return [
             m
-            for m in pattern.finditer(text)
+            for m in found
             if _free(text, m.start(), _CALL_BLOCKERS) and not _commented(text, m.start())
         ]
 
@@ -237,9 +245,12 @@ def _php_code(doc: _Doc) -> list[_Hit]:
 
 # include "/path/.favicon_3f1a.ico": PHP kept in a file named like an image, often with the
 # path spelled in escapes ("\x2fhome\x2f...").
-_INCLUDE_LITERAL = re.compile(
-    rb"(?:include|require)(?:_once)?\s*\(?\s*([\"'])((?:\\.|(?!\1)[^\\\n]){1,300})\1"
-)
+# One regex per keyword, each starting with its literal (which the regex engine skips to).
+_INCLUDE_LITERALS = tuple(
+    (_tokens(f"{word} {word}_once"), re.compile(
+        word.encode() + rb"(?:_once)?\s*\(?\s*([\"'])((?:\\.|(?!\1)[^\\\n]){1,300})\1"))
+    for word in ("include", "require")
+)  # fmt: skip
 _ESCAPE = re.compile(rb"\\x([0-9a-f]{2})|\\([0-7]{1,3})")
 _INCLUDE_GATE = _tokens("include include_once require require_once")
 
@@ -255,7 +266,8 @@ def _disguised_include(doc: _Doc) -> list[_Hit]:
         return []
     text = doc.lower
     hits = []
-    for m in _INCLUDE_LITERAL.finditer(text):
+    found = [m for words, rx in _INCLUDE_LITERALS if doc.has(words) for m in rx.finditer(text)]
+    for m in sorted(found, key=lambda m: m.start()):
         if not _free(text, m.start(), _CALL_BLOCKERS) or _commented(text, m.start()):
             continue
         target = _unescape(m.group(2))
@@ -280,42 +292,53 @@ _FOREIGN_EXEC = (
             rb"runtime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec\s*\(\s*request\s*\.[^)\n]{0,60}"
         ),
     ),
+    (
+        b"executeglobal",
+        "code_from_request",
+        re.compile(rb"executeglobal\s*\(?\s*request\s*[(\[.][^)\n]{0,60}"),
+    ),
 )
 
 
-def _within(a: bytes, b: bytes) -> re.Pattern[bytes]:
-    """`a` followed by `b` within a few hundred bytes."""
-    return re.compile(rb"(?:" + a + rb")[^\n]{0,40}(?:.{0,400}?)(?:" + b + rb")", re.DOTALL)
-
-
-_JSP_REQUEST = rb"request\s*\.\s*(?:getparameter|getheader|getinputstream|getreader)\s*\("
-_ASPX_REQUEST = (
-    rb"request\s*(?:\[|\.\s*(?:form|querystring|item|params|headers|binaryread|inputstream))"
+_JSP_REQUEST = re.compile(
+    rb"request\s*\.\s*(?:getparameter|getheader|getinputstream|getreader)\s*\("
 )
-# Larger JSP and ASP(X) shells: a command or class loader fed by the request nearby. Each is
-# tried only when both its words occur.
-_FOREIGN_NEAR = (
-    (_tokens("getruntime getparameter"), "shell_from_request",
-     _within(rb"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(", _JSP_REQUEST)),
-    (_tokens("getruntime getparameter"), "shell_from_request",
-     _within(_JSP_REQUEST, rb"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(")),
-    (_tokens("processbuilder request"), "shell_from_request",
-     _within(_JSP_REQUEST, rb"new\s+processbuilder\s*\(")),
-    (_tokens("processbuilder request"), "shell_from_request",
-     _within(rb"new\s+processbuilder\s*\(", _JSP_REQUEST)),
-    (_tokens("defineclass request"), "code_from_request",
-     _within(_JSP_REQUEST, rb"defineclass\s*\(")),
-    (_tokens("createobject request"), "shell_from_request",
-     _within(rb"wscript\.shell", rb"\.\s*(?:exec|run)\s*\(?\s*(?:\w+\s*&\s*)?request")),
-    (_tokens("start request"), "shell_from_request",
-     _within(rb"process\s*\.\s*start\s*\(|processstartinfo", _ASPX_REQUEST)),
-    (_tokens("start request"), "shell_from_request",
-     _within(_ASPX_REQUEST, rb"process\s*\.\s*start\s*\(|processstartinfo")),
-    (_tokens("load request"), "code_from_request",
-     _within(_ASPX_REQUEST, rb"assembly\s*\.\s*load\s*\(")),
-    (_tokens("executeglobal request"), "code_from_request",
-     re.compile(rb"executeglobal\s*\(?\s*request\s*[(\[.][^)\n]{0,60}")),
-)  # fmt: skip
+_ASPX_REQUEST = re.compile(
+    rb"request\s*(?:[(\[]|\.\s*(?:form|querystring|item|params|headers|binaryread|inputstream"
+    rb"|totalbytes))"
+)
+# Larger JSP and ASP(X) shells: a command or class loader fed by the request nearby (either
+# order, see `_near`). Each is tried only when both its words occur.
+_RUNTIME_EXEC = re.compile(rb"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(")
+_PROCESS_BUILDER = re.compile(rb"new\s+processbuilder\s*\(")
+_DEFINE_CLASS = re.compile(rb"defineclass\s*\(")
+_JSP_NEAR = (
+    (_tokens("getruntime getparameter"), "shell_from_request", _JSP_REQUEST, _RUNTIME_EXEC),
+    (_tokens("processbuilder request"), "shell_from_request", _JSP_REQUEST, _PROCESS_BUILDER),
+    (_tokens("defineclass request"), "code_from_request", _JSP_REQUEST, _DEFINE_CLASS),
+)
+_WSCRIPT = re.compile(rb"wscript\.shell")
+_WSCRIPT_RUN = re.compile(rb"\.\s*(?:exec|run)\s*\(?\s*(?:\w+\s*&\s*)?request")
+_PROCESS_START = re.compile(rb"process\s*\.\s*start\s*\(|processstartinfo")
+_ASSEMBLY_LOAD = re.compile(rb"assembly\s*\.\s*load\s*\(")
+_TEXT_FILE = re.compile(rb"createtextfile\s*\(")
+_WRITTEN_REQUEST = re.compile(
+    rb"(?:\.\s*write(?:line)?\b|createtextfile\s*\()[^\n]{0,100}?request\s*[.(\[]"
+)
+_ASP_NEAR = (
+    (_tokens("createobject request"), "shell_from_request", _WSCRIPT, _WSCRIPT_RUN),
+    (_tokens("start request"), "shell_from_request", _ASPX_REQUEST, _PROCESS_START),
+    (_tokens("load request"), "code_from_request", _ASPX_REQUEST, _ASSEMBLY_LOAD),
+    (_tokens("createtextfile request"), "file_dropper", _TEXT_FILE, _WRITTEN_REQUEST),
+)
+_ASP_EXECUTE_WORDS = _tokens("execute executeglobal eval")
+_FOREIGN_REACH = 2000  # a JSP or ASP page is read whole: the request and the sink are far apart
+_ASP_EXTS = frozenset({"asp", "asa", "cer", "aspx", "ashx", "asmx"})
+# VBScript's Execute/Eval of anything but a literal, in a page that reads the request: code
+# decoded or put together at run time (Chr() loops, XOR with a key, a session variable).
+_ASP_EXECUTE = re.compile(
+    rb"(?<![\w.])(?:executeglobal|execute|eval)\b[ \t]*+\(?+[ \t]*+(?![\"' \t)\n])"
+)
 
 
 def _foreign_code(doc: _Doc) -> list[_Hit]:
@@ -328,11 +351,16 @@ def _foreign_code(doc: _Doc) -> list[_Hit]:
         if word in doc.words
         for m in pattern.finditer(doc.lower)
     ]
-    for words, code, pattern in _FOREIGN_NEAR:
+    if doc.ext in _ASP_EXTS and not hits and doc.has(_ASP_EXECUTE_WORDS):
+        found_run = _ASP_EXECUTE.search(doc.lower)
+        if found_run is not None:
+            hits.append(_hit("code_from_request", _evidence(doc.lower[found_run.start() :])))
+    for words, code, first, second in (*_JSP_NEAR, *_ASP_NEAR):
         if words <= doc.words and not hits:
-            found = pattern.search(doc.lower)
-            if found:
-                hits.append(_hit(code, _evidence(found.group())))
+            found = next(_near(doc.lower, first, second, _FOREIGN_REACH), None)
+            if found is not None:
+                start, end, _ = found
+                hits.append(_hit(code, _evidence(doc.lower[start:end])))
     return hits
 
 
@@ -373,11 +401,21 @@ def _webshell_markers(doc: _Doc) -> list[_Hit]:
 
 _LONG_BASE64 = re.compile(rb"[\"'][a-z0-9+/]{1000,}={0,2}[\"']")
 # Charset tables in real code run to a few dozen escapes; encoded payloads to hundreds.
-_ESCAPED_RUN = re.compile(rb"\\x[0-9a-f]{2}(?:\\x[0-9a-f]{2}){99,}|\\[0-7]{3}(?:\\[0-7]{3}){99,}")
+# Each run read once, from a literal backslash (a regex that starts with a repeat tries every byte).
+_ESCAPED_RUN = re.compile(rb"\\(?:x[0-9a-f]{2}(?:\\x[0-9a-f]{2})*|[0-7]{3}(?:\\[0-7]{3})*)")
+_ESCAPED_RUN_MIN = 100 * 4
 # The FOPO / "OOO0O0" encoder: a name table decoded from percent escapes, then eval.
 _NAME_TABLE = re.compile(rb"\$[o0_]{6,}\s*=\s*urldecode\s*\(\s*[\"'](?:%[0-9a-f]{2}){8,}")
-_CHR_CHAIN = re.compile(rb"(?:chr\s*\(\s*\d+\s*\)\s*\.\s*){10,}")
-_DECODE_CHAIN = re.compile(rb"(?:" + _DECODERS + rb")\s*\(\s*(?:" + _DECODERS + rb")\s*\(")
+_CHR_CALL = rb"chr\s*\(\s*\d+\s*\)\s*\.\s*"
+_CHR_CHAIN = re.compile(_CHR_CALL + rb"(?:" + _CHR_CALL + rb"){9,}")  # a literal first: fast
+
+
+@functools.lru_cache(maxsize=16)
+def _decode_chain(name: bytes) -> re.Pattern[bytes]:
+    """A decoder applied to another decoder's result, starting with `name` (a literal: fast)."""
+    return re.compile(name + rb"\s*\(\s*(?:" + _DECODERS + rb")\s*\(")
+
+
 _LONG_WORD = 60  # a 1000-character base64 literal all but surely holds a word this long
 _SYMBOL_SOUP_LINE = 300  # non-alphanumeric code (`$_=''^'...'`) on long lines
 _SYMBOL_SOUP_RATIO = 0.7
@@ -422,21 +460,28 @@ def _php_obfuscation(doc: _Doc) -> list[_Hit]:
     if max(map(len, doc.words), default=0) >= _LONG_WORD:
         found += (m for m in _LONG_BASE64.finditer(text) if not _embedded_file(doc, m.start()))
     if b"\\" in text:
-        found += (m for m in _ESCAPED_RUN.finditer(text) if not _escaped_prose(m.group()))
+        found += (
+            m
+            for m in _ESCAPED_RUN.finditer(text)
+            if len(m.group()) >= _ESCAPED_RUN_MIN and not _escaped_prose(m.group())
+        )
     if b"chr" in doc.words:
         found += _CHR_CHAIN.finditer(text)
     if b"urldecode" in doc.words:
         found += _NAME_TABLE.finditer(text)
     if doc.has(_DECODER_NAMES):
-        found += (m for m in _DECODE_CHAIN.finditer(text) if _free(text, m.start(), _CALL_BLOCKERS))
+        names = doc.words & _DECODER_NAMES
+        chains = [m for name in names for m in _decode_chain(name).finditer(text)]
+        found += sorted(
+            (m for m in chains if _free(text, m.start(), _CALL_BLOCKERS)), key=lambda m: m.start()
+        )
     hits = [_hit("obfuscated_code", m.group()[:40]) for m in found]
     if not doc.binary:
-        for line in text.split(b"\n"):
-            if len(line) >= _SYMBOL_SOUP_LINE:
-                symbols = len(line.translate(None, _ALNUM_SPACE))
-                soup = symbols >= _SYMBOL_SOUP_RATIO * len(line.strip())
-                if soup and line.count(b"$") >= _SOUP_VARIABLES:
-                    hits.append(_hit("obfuscated_code", line.strip()[:40]))
+        for line in [line for line in text.split(b"\n") if len(line) >= _SYMBOL_SOUP_LINE]:
+            symbols = len(line.translate(None, _ALNUM_SPACE))
+            soup = symbols >= _SYMBOL_SOUP_RATIO * len(line.strip())
+            if soup and line.count(b"$") >= _SOUP_VARIABLES:
+                hits.append(_hit("obfuscated_code", line.strip()[:40]))
     return hits
 
 
@@ -470,12 +515,16 @@ DEEP_CODES = (
 
 
 def _deep_worth(doc: _Doc) -> bool:
-    """Whether the PHP view is worth its cost on this document."""
-    # Names can be spelled in pieces and comments put between `$_` and `(`, so no word list
-    # can tell which code hides a call; only scripts that refuse to run on the web are spared.
-    return _CLI_ONLY.search(doc.lower) is None
+    """Whether the PHP view can find anything in what it reads (`doc.code`): the prefilter."""
+    if doc.code is doc.data:
+        words, code = doc.words, doc.lower
+    else:
+        code = doc.code.lower()
+        words = frozenset(code.translate(_WORD_TABLE).split())
+    # Scripts that refuse to run on the web are spared too.
+    return worth(words, code) and _CLI_ONLY.search(doc.lower) is None
 
 
 def _php_deep(doc: _Doc) -> list[_Hit]:
     """What the tokenizer-level reading of the PHP finds (see `gitguard.detect.php`)."""
-    return [_hit(found.code, found.evidence) for found in analyse(doc.code, whole=doc.whole)]
+    return [_hit(found.code, found.evidence) for found in analyse(doc.code, outside=doc.outside)]

@@ -578,6 +578,8 @@ def visible(text: str) -> str:
     C1 controls, bidirectional overrides, zero-width and line-separator characters become
     \\uXXXX, so 'gpj.php' behind a right-to-left override cannot pass for 'php.jpg'.
     """
+    if text.isprintable():  # none of those (Python counts them all unprintable): as it is
+        return text
     out = []
     for ch in printable(text):
         if 0x80 <= ord(ch) <= 0x9F or unicodedata.category(ch) in ("Cf", "Zl", "Zp"):

