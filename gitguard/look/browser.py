@@ -22,8 +22,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitguard.errors import SourceError
-from gitguard.look.fetch import MAX_LINKS, MAX_TEXT, origin
-from gitguard.look.model import Capture, View
+from gitguard.look.fetch import MAX_LINKS, MAX_TEXT
+from gitguard.look.model import Capture, View, origin
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as PwBrowser

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from gitguard.detect import Side, critical_reasons
-from gitguard.look.fetch import origin
-from gitguard.look.model import VIEWS, Capture, Look, SitemapEntry, url_key
+from gitguard.look.model import VIEWS, Capture, Look, SitemapEntry, origin, url_key
 from gitguard.look.settings import LookSettings, Rules
 from gitguard.model import Change, Kind, Reason, Severity
 

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from gitguard.look.model import Capture, Certificate
+from gitguard.look.model import Capture, Certificate, origin
 
 TIMEOUT = 15.0
 MAX_BODY = 4 << 20
@@ -142,20 +142,6 @@ class _Page(HTMLParser):
         elif not self._in and self.size < MAX_TEXT:
             self.text.append(data)
             self.size += len(data)
-
-
-def origin(url: str) -> str | None:
-    """scheme://host[:port] of an http(s) address, or None."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    default = {"http": 80, "https": 443}[parts.scheme]
-    host = parts.hostname.lower()
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def crawl(url: str, view: str, agent: str) -> Capture:

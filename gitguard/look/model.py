@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/124.0 Safari/537.36")
@@ -94,3 +95,17 @@ class Look:
 def url_key(url: str) -> str:
     """A short stable name for a URL (file names of pictures and pages)."""
     return hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+
+
+def origin(url: str) -> str | None:
+    """scheme://host[:port] of an http(s) address, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname.lower()
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from gitguard import heap
 from gitguard.config import DEFAULT_MAX_FILE_SIZE
 from gitguard.errors import ScanError
 from gitguard.model import KIND_BY_VALUE, Entry, Kind, path_bytes, printable
@@ -198,7 +199,7 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
     parent = repo.git.rev(SNAPSHOTS)
     base, base_meta = _base(repo, cache, parent)
     read_oids: dict[str, tuple[str, int]] = {}  # path -> blob id, size as read
-    read = bytes_read = 0
+    read = bytes_read = trimmed = 0
     diff = _Diff(keep_rows=cache.valid and parent is not None)
     new_cache: dict[str, CachedStat] = {}
     if removed is not None:
@@ -219,6 +220,9 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             read_oids[content.path] = (oid, content.size)
             read += 1
             bytes_read += content.size
+            if bytes_read >= trimmed + heap.TRIM_EVERY:
+                heap.trim()  # the freed file buffers: not kept resident by the heaps
+                trimmed = bytes_read
             bar.advance()
         get = base.get
         for entry in entries:
@@ -254,6 +258,8 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
             for path in base.keys() - new_cache.keys():
                 diff.removed(path, base[path])
         read_oids.clear()  # a big site's first mirror: its memory is the metadata file's now
+        if trimmed:
+            heap.trim()  # before the metadata file and the index are built
         meta_oid = base_meta
         if diff.meta_paths or base_meta is None:
             # the cache's rows are what its metadata file says, line for line
@@ -280,6 +286,8 @@ def commit_snapshot(repo: SiteRepo, cache: ScanCache, entries: Sequence[Entry],
                                complete=complete)
     assert meta_oid is not None
     tree, index = _write_tree(repo, cache, diff, new_cache, meta_oid, parent)
+    if trimmed:
+        heap.trim()  # what building the tree freed, before the cache is written whole
     summary = f"{diff.added} added, {diff.modified} modified, {diff.deleted} deleted"
     if diff.mode_changes:
         summary += f", {diff.mode_changes} mode or owner changes"
