@@ -175,7 +175,7 @@ def _dump(repo: SiteRepo, site: Site, session: Session, acc: Account,
             if old.get(fmt.SCHEMA, ("", ""))[1] != schemas[tab.name] or fmt.SUMS not in old:
                 continue
             try:
-                old_sums[tab.name] = fmt.Sums.parse(reader.blob(old[fmt.SUMS][1]))
+                old_sums[tab.name] = fmt.Sums.parse(reader.read(old[fmt.SUMS][1]))
             except ValueError:
                 continue  # an older or damaged sums file: the table is read whole
             old_files[tab.name] = old

@@ -30,11 +30,6 @@ class TreeReader(BlobReader):
         return {name.decode("utf-8", "surrogateescape"): (f"{mode:o}", child)
                 for name, (mode, child) in self.tree(oid).items()}
 
-    def blob(self, oid: str) -> bytes:
-        """A blob's bytes, checked against its id."""
-        return self.read(oid)
-
-
 def database_of(git: Git, commit: str | None, reader: TreeReader | None = None) -> str | None:
     """The database folder's tree of a commit, None when it has none."""
     if commit is None:

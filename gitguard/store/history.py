@@ -23,7 +23,7 @@ from gitdb.base import OStream
 from gitguard.errors import StoreError
 from gitguard.model import ENCODING, ERRORS
 from gitguard.store.git import Git
-from gitguard.store.objects import TREE_MODE, CommitInfo, parse_tree
+from gitguard.store.objects import TREE_MODE, CommitInfo, named_tree, parse_tree
 
 ENV = "/usr/bin/env"
 
@@ -120,10 +120,7 @@ class History:
 
     def commit_tree(self, commit: str) -> str:
         """The tree a commit names."""
-        head = self.read(commit, "commit").split(b"\n", 1)[0].split(b" ")
-        if len(head) != 2 or head[0] != b"tree":
-            raise StoreError(f"commit {commit[:12]} in {self.repo.git_dir} names no tree")
-        return head[1].decode()
+        return named_tree(self.read(commit, "commit"), commit, self.repo.git_dir)
 
     def entries(self, tree: str) -> list[tuple[str, int, str]]:
         """(name, mode, object id) of a tree's entries."""

@@ -265,10 +265,7 @@ class BlobReader:
 
     def commit_tree(self, commit: str) -> str:
         """The tree a commit names."""
-        head = self.read(commit, "commit").split(b"\n", 1)[0].split(b" ")
-        if len(head) != 2 or head[0] != b"tree" or not _OID.fullmatch(head[1].decode()):
-            raise StoreError(f"commit {commit[:12]} in {self._git.git_dir} names no tree")
-        return head[1].decode()
+        return named_tree(self.read(commit, "commit"), commit, self._git.git_dir)
 
     def lookup(self, commit: str, path: str) -> tuple[int, str] | None:
         """(mode, id) of what lies at `path` in a commit's tree, or None."""
@@ -570,10 +567,15 @@ def commit_tree(git: Git, commit: str) -> str:
     if hashlib.sha1(b"commit %d\0" % len(data) + data).hexdigest() != commit:
         raise StoreError(f"commit {commit[:12]} in {git.git_dir} does not match its id: "
                          "the repository was tampered with")
-    head = data.split(b"\n", 1)[0].split(b" ")
-    if len(head) != 2 or head[0] != b"tree":
-        raise StoreError(f"commit {commit[:12]} in {git.git_dir} names no tree")
-    return head[1].decode()
+    return named_tree(data, commit, git.git_dir)
+
+
+def named_tree(data: bytes, commit: str, where: object) -> str:
+    """The tree id a commit object's (checked) bytes name in their first line."""
+    head = data.split(b"\n", 1)[0].decode("ascii", "replace").split(" ")
+    if len(head) != 2 or head[0] != "tree" or not _OID.fullmatch(head[1]):
+        raise StoreError(f"commit {commit[:12]} in {where} names no tree")
+    return head[1]
 
 
 # Every record of `ls-tree -r -z` that a snapshot can hold: a file or a link.
