@@ -27,7 +27,7 @@ from gitguard.report.markdown import state_report
 from gitguard.report.texts import describe
 from gitguard.store.objects import BlobReader
 from gitguard.store.repo import SNAPSHOTS, SiteRepo
-from gitguard.store.tree import read_state, snapshot_state
+from gitguard.store.tree import differing_states
 from gitguard.trust import CRITICAL_PROBLEMS, BaselineCheck, check_baseline
 
 
@@ -52,8 +52,8 @@ def assess(config: Config, site: Site, repo: SiteRepo, snapshot: str,
     found = []
     if check.baseline is not None:
         with BlobReader(repo.git) as reader:
-            found = findings(read_state(repo.git, check.baseline.commit),
-                             snapshot_state(repo, snapshot), Policy.for_site(site), reader)
+            found = findings(*differing_states(repo, check.baseline.commit, snapshot),
+                             Policy.for_site(site), reader)
         if site.database is not None:
             from gitguard.database.grade import database_findings
 

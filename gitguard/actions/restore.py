@@ -5,24 +5,27 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from gitguard.actions.audit import assess
 from gitguard.actions.check import notify_configured
-from gitguard.actions.look import LookResult, blocking, look_locked
 from gitguard.actions.mirror import mirror_locked
 from gitguard.actions.report import keep_and_send, repair_of
 from gitguard.clock import now
 from gitguard.config import Config, Site
 from gitguard.errors import ScanError, SourceError, TrustError, UsageError
-from gitguard.model import Baseline, RestoredPath, RestoreResult, printable
+from gitguard.model import Baseline, Reason, RestoredPath, RestoreResult, printable
 from gitguard.plan import Action, RestorePlan, make_plan
 from gitguard.policy import PathSet, Policy
 from gitguard.remote import open_remote
 from gitguard.remote.base import Failure
 from gitguard.store.objects import RepoBlobs
 from gitguard.store.repo import APPROVED, SiteRepo
-from gitguard.store.tree import changed_paths, read_state, snapshot_state
+from gitguard.store.tree import changed_paths, differing_states
 from gitguard.trust import baseline, check_commit, trusted_baseline
+
+if TYPE_CHECKING:
+    from gitguard.actions.look import LookResult
 
 Confirm = Callable[[RestorePlan], bool]
 
@@ -71,7 +74,6 @@ def restore(config: Config, site: Site, rev: str | None = None,
         try:
             remote.start_scan()  # the server lists while the approval is checked
             target = restore_target(config, repo, rev)
-            wanted = read_state(repo.git, target.commit)
             # Deep where the transport cannot see ctime (SFTP): a stat cache would miss a
             # same-size edit whose mtime was put back, and the plan would leave it there.
             evidence = mirror_locked(repo, site, deep_without_ctime=True, remote=remote,
@@ -79,9 +81,10 @@ def restore(config: Config, site: Site, rev: str | None = None,
             assert evidence is not None
             incident = assess(config, site, repo, evidence, target)
             policy = Policy.for_site(site)
-            current = snapshot_state(repo, evidence)
             only = PathSet(tuple(paths)) if paths else None
-            plan = make_plan(wanted, current, policy, incident.findings, only)
+            # the trees where they differ, as the audit just read them
+            plan = make_plan(*differing_states(repo, target.commit, evidence), policy,
+                             incident.findings, only)
             if not files:
                 plan = replace(plan, steps=(), left=())
             if database and site.database is not None and not paths:
@@ -114,9 +117,9 @@ def restore(config: Config, site: Site, rev: str | None = None,
         if after is None:
             still = list(plan.checked)
         else:
-            final = snapshot_state(repo, after, plan.checked)  # what verification looks at
-            still = [p for p, _ in changed_paths(wanted, final, policy, folders=True,
-                                                 paths=plan.checked)]
+            # the plan's paths where the approved tree and the rescan still differ
+            still = [p for p, _ in changed_paths(*differing_states(repo, target.commit, after),
+                                                 policy, folders=True, paths=plan.checked)]
             if plan.rows:
                 from gitguard.database.restore import still_different
 
@@ -130,7 +133,7 @@ def restore(config: Config, site: Site, rev: str | None = None,
                          before=None, after=None)
             for s in plan.rows if rows_failed is None)
         after_look = _look(config, site, repo, target)
-        unclean = tuple(blocking(after_look.reasons)) if after_look else ()
+        unclean = tuple(_blocking(after_look)) if after_look else ()
         result = RestoreResult(site=site.name, approved=target.commit, evidence=evidence,
                                incident=incident, paths=done,
                                verified=not still and not unclean,
@@ -165,7 +168,16 @@ def _look(config: Config, site: Site, repo: SiteRepo, target: Baseline) -> LookR
     """The live look, every picture kept: a repair report shows before and after."""
     if not site.urls:
         return None
+    from gitguard.actions.look import look_locked  # a site without URLs never pays for it
+
     return look_locked(config, site, repo, target, keep_pictures=True)
+
+
+def _blocking(look: LookResult) -> list[Reason]:
+    """What the live look after the repair shows that keeps it from counting as verified."""
+    from gitguard.actions.look import blocking
+
+    return blocking(look.reasons)
 
 
 class RestoreFailed(SourceError):

@@ -560,6 +560,30 @@ def _close_tree(stack: list[tuple[bytes, list[bytes]]]) -> None:
     stack[-1][1].append(b"40000 %s\0" % name + _tree_digest(entries).digest())
 
 
+Differences = dict[bytes, tuple[tuple[int, str] | None, tuple[int, str] | None]]
+
+
+def blob_differences(objects: BlobReader, old: str | None, new: str | None,
+                     prefix: bytes = b"") -> Differences:
+    """(old entry, new entry) of every blob or link whose entry differs below two trees, by
+    raw path: git diff-tree's answer, but every tree object read is checked against its id,
+    and folders with the same tree id on both sides are not read."""
+    out: Differences = {}
+    one = objects.tree(old) if old else {}
+    other = objects.tree(new) if new else {}
+    for name in one.keys() | other.keys():
+        was, now = one.get(name), other.get(name)
+        if was == now:
+            continue
+        folders = [e[1] if e is not None and e[0] == TREE_MODE else None for e in (was, now)]
+        if folders[0] != folders[1]:
+            out.update(blob_differences(objects, folders[0], folders[1], prefix + name + b"/"))
+        blobs = [None if e is None or e[0] == TREE_MODE else e for e in (was, now)]
+        if blobs[0] != blobs[1]:
+            out[prefix + name] = (blobs[0], blobs[1])
+    return out
+
+
 def commit_tree(git: Git, commit: str) -> str:
     """The tree id a commit names, read from the commit object only after its bytes are
     checked against the commit's id (a rewritten object file names another tree)."""

@@ -18,6 +18,7 @@ from gitguard.store import meta
 from gitguard.store.objects import (
     ZERO,
     BlobWriter,
+    blob_differences,
     blob_id,
     commit,
     commit_tree,
@@ -438,18 +439,14 @@ def _write_tree(repo: SiteRepo, cache: ScanCache, diff: _Diff, stats: Mapping[st
 
 def _adds_only(repo: SiteRepo, base: str, tree: str, rows: list[bytes]) -> bool:
     """Whether `tree` differs from the tree `base` in the index rows given alone (each
-    "<mode> <id>\\t<path>\\0", mode 0 for a removal), the CMS database's folder aside."""
-    wanted = {}
+    "<mode> <id>\\t<path>\\0", mode 0 for a removal), the CMS database's folder aside.
+    Read through checked objects: a rewritten tree of the snapshot fails here, as tampering."""
+    wanted: dict[bytes, tuple[int, str] | None] = {}
     for row in rows:
         head, _, path = row[:-1].partition(b"\t")
         mode, oid = head.split(b" ")
-        wanted[path] = None if mode == b"0" else (int(mode, 8), oid)
-    out = repo.git.run(["diff-tree", "-r", "-z", "--no-renames", base, tree]).split(b"\0")
-    for head, path in zip(out[0:-1:2], out[1::2], strict=True):
-        if path.startswith(meta.DB_DIR.encode() + b"/"):
-            continue
-        _old_mode, mode, _old_oid, oid, status = head[1:].split(b" ")
-        found = None if status == b"D" else (int(mode, 8), oid)
-        if path not in wanted or wanted[path] != found:
-            return False
-    return True
+        wanted[path] = None if mode == b"0" else (int(mode, 8), oid.decode())
+    database = meta.DB_DIR.encode() + b"/"
+    return all(wanted.get(path, False) == now
+               for path, (_, now) in blob_differences(repo.objects, base, tree).items()
+               if not path.startswith(database))

@@ -6,21 +6,24 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitguard.model import KIND_BY_VALUE, Change, Kind
+from gitguard.model import Change, Kind, path_bytes, path_str
 from gitguard.policy import Policy
 from gitguard.store import meta
 from gitguard.store.git import Git
 from gitguard.store.objects import (
+    TREE_MODE,
     BlobWriter,
+    blob_differences,
     commit,
     verified_blob,
     verified_ls_tree,
     write_tree,
 )
-from gitguard.store.repo import ScanCache, SiteRepo
+from gitguard.store.repo import ScanCache, SiteRepo, TreeReader
 
 UNSTORABLE = meta.UNSTORABLE_DIR + "/"
 DATABASE = meta.DB_DIR + "/"  # the CMS database's folder: gitguard.database reads it
+DATABASE_RAW = DATABASE.encode()
 _FILE = Kind.FILE.value
 _LINK = Kind.SYMLINK.value
 
@@ -93,44 +96,89 @@ def read_state(git: Git, rev: str | None) -> TreeState:
     return _keep(git, commit, TreeState(files, meta.decode(raw)), raw)
 
 
+# The pairs of states differing_states built, by (repository, old, new): a restore asks for
+# the approved tree against the evidence in the audit and again in the plan.
+_PAIRS: dict[tuple[Path, str, str], tuple[TreeState, TreeState]] = {}
+
+
+def differing_states(repo: SiteRepo, old: str, new: str) -> tuple[TreeState, TreeState]:
+    """Two commits' states on the paths where they differ (a blob, a link or a line of the
+    metadata file), each tree object and metadata file checked against its id. Folders
+    whose tree ids agree are not read: the cost grows with the difference, not the site.
+
+    changed_paths, findings and make_plan see in them what they would see in the whole
+    states: every path either differs on or holds below a differing folder is there."""
+    key = (repo.git.git_dir, old, new)
+    pair = _PAIRS.get(key)
+    if pair is None:
+        pair = _PAIRS[key] = _differing_pair(repo, old, new) or (
+            read_state(repo.git, old), read_state(repo.git, new))
+        while len(_PAIRS) > STATES_KEEP:
+            del _PAIRS[next(iter(_PAIRS))]
+    return pair
+
+
+def _differing_pair(repo: SiteRepo, old: str, new: str) -> tuple[TreeState, TreeState] | None:
+    """differing_states, or None when a metadata file is of an older version."""
+    objects = repo.objects
+    roots = objects.commit_tree(old), objects.commit_tree(new)
+    if roots[0] == roots[1]:
+        return EMPTY, EMPTY
+    entries = blob_differences(objects, roots[0], roots[1])
+    meta_name = meta.META_PATH.encode()
+    metas = [objects.tree(root).get(meta_name) for root in roots]
+    entries.pop(meta_name, None)
+    raws = [objects.read(found[1]) if found else meta.HEADER for found in metas]
+    if not all(raw.startswith(meta.HEADER) and raw.endswith(b"\n") for raw in raws):
+        return None
+    lines = [raw[len(meta.HEADER):-1].split(b"\n") if len(raw) > len(meta.HEADER) else []
+             for raw in raws]
+    sides: list[tuple[dict[str, tuple[str, str]], dict[str, meta.Meta]]] = [({}, {}), ({}, {})]
+    if raws[0] != raws[1]:
+        kept = set(lines[0]), set(lines[1])
+        sides[0][1].update(meta.decode(b"\n".join(x for x in lines[0] if x not in kept[1])))
+        sides[1][1].update(meta.decode(b"\n".join(x for x in lines[1] if x not in kept[0])))
+    for raw, pair in entries.items():
+        if raw.startswith(DATABASE_RAW):
+            continue  # the CMS database's folder is compared by gitguard.database
+        name = path_str(raw)
+        path = meta.real_path(name) if name.startswith(UNSTORABLE) else name
+        for side, entry in zip(sides, pair, strict=True):
+            if entry is not None:
+                side[0][path] = (f"{entry[0]:06o}", entry[1])
+    paths = {*sides[0][0], *sides[1][0], *sides[0][1], *sides[1][1]}
+    # each path's line found by bisection; past a few thousand, decoding the files is faster
+    whole = [meta.decode(raw) for raw in raws] if len(paths) > 2000 else None
+    trees: TreeReader | None = None
+    for path in paths:
+        raw = path_bytes(path)
+        for at, (_, found) in enumerate(sides):
+            if path in found:
+                continue
+            if whole is not None:
+                if path in whole[at]:
+                    found[path] = whole[at][path]
+            elif (line := meta.line_of(lines[at], raw)) is not None:
+                found.update(meta.decode(line))
+        if path in sides[0][0] or path in sides[1][0]:
+            continue
+        # the same blob or link on both sides (its metadata line differs): read it once
+        kinds = [side[1][path].kind for side in sides if path in side[1]]
+        if not {Kind.FILE, Kind.SYMLINK} & set(kinds):
+            continue
+        trees = trees or TreeReader(objects, new)
+        for link in dict.fromkeys([kinds[0] is Kind.SYMLINK, kinds[0] is not Kind.SYMLINK]):
+            blob = trees.entry(meta.stored_raw(raw, link))
+            if blob is not None and blob[0] != TREE_MODE:
+                for side in sides:
+                    side[0][path] = (f"{blob[0]:06o}", blob[1])
+                break
+    return TreeState(*sides[0]), TreeState(*sides[1])
+
+
 def remember_state(git: Git, commit: str, state: TreeState) -> None:
     """Keep a state gitguard just committed, so this process need not parse its tree."""
     _keep(git, commit, state)
-
-
-def state_of_cache(cache: ScanCache, paths: Iterable[str] | None = None) -> TreeState:
-    """The newest snapshot's state as the scan cache knows it (the same paths, kinds, modes,
-    owners and blobs as its tree), without asking git; with `paths`, only those."""
-    files: dict[str, tuple[str, str]] = {}
-    metas: dict[str, meta.Meta] = {}
-    rows = (cache.entries.items() if paths is None else
-            ((p, cache.entries[p]) for p in paths if p in cache.entries))
-    for path, (kind_name, _size, _mtime, _ctime, mode, uid, gid, oid) in rows:
-        kind = KIND_BY_VALUE[kind_name]
-        metas[path] = meta.Meta(mode, uid, gid, kind)
-        if kind is Kind.SYMLINK:
-            files[path] = ("120000", oid)
-        elif kind is Kind.FILE and oid:  # no blob: above the size limit
-            files[path] = ("100755" if mode & 0o100 else "100644", oid)
-    return TreeState(files, metas)
-
-
-def snapshot_state(repo: SiteRepo, commit: str, paths: Iterable[str] | None = None) -> TreeState:
-    """A snapshot's state: a state this process read from git patched with the difference
-    git shows, or from the scan cache when it describes that snapshot (checked against
-    git), else read from git. With `paths`, it may hold only those paths."""
-    known = _known(repo.git, commit)
-    if known is not None:
-        return known
-    for key in reversed(_STATES):
-        if key[0] == repo.git.git_dir and key in _RAW_META:
-            return _patched(repo.git, key[1], commit)
-    cache = repo.load_cache(commit)  # valid only when it describes `commit`
-    if cache.valid:
-        if paths is not None:
-            return state_of_cache(cache, paths)
-        return _keep(repo.git, commit, state_of_cache(cache))
-    return read_state(repo.git, commit)
 
 
 def cache_agrees(git: Git, cache: ScanCache) -> bool | None:

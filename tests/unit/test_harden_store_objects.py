@@ -158,7 +158,7 @@ def test_a_blob_of_the_wrong_size_is_refused(repo: SiteRepo) -> None:
     assert not list((repo.path / "objects").glob("??/*"))
 
 
-def test_a_snapshot_state_patched_from_a_diff_equals_the_tree(repo: SiteRepo) -> None:
+def test_a_state_patched_from_a_diff_equals_the_tree(repo: SiteRepo) -> None:
     from gitguard.model import Kind
     from gitguard.store import tree
     from gitguard.store.meta import Meta
@@ -187,7 +187,7 @@ def test_a_snapshot_state_patched_from_a_diff_equals_the_tree(repo: SiteRepo) ->
     tree._STATES.clear()
     tree._RAW_META.clear()
     tree.read_state(repo.git, one)
-    patched = tree.snapshot_state(repo, two)
+    patched = tree._patched(repo.git, one, two)
     assert dict(patched.files) == dict(fresh.files)
     assert dict(patched.meta) == dict(fresh.meta)
     assert set(patched.files) == set(after.files)
