@@ -122,10 +122,10 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     fresh = frozenset(only or ())
     cache = None
     if only is not None:
-        cache = repo.load_cache(tip)
-        looked = _look(remote, cache, tip, only, exclude)
+        looked = _look(repo, remote, tip, key, only, exclude)
         if looked is not None:
-            outcome = _snapshot(repo, site, remote, cache, looked, deep=False,
+            cache, delta = looked
+            outcome = _snapshot(repo, site, remote, cache, delta, deep=False,
                                 expect_known=expect_known, fresh=fresh)
             repo.forget_listing()  # no listing holds this snapshot
             return outcome, False
@@ -162,12 +162,20 @@ def _take(repo: SiteRepo, site: Site, remote: Remote, deep: bool, expect_known: 
     return outcome, deep
 
 
-def _look(remote: Remote, cache: ScanCache, tip: str | None, paths: Sequence[str],
-          exclude: PathSet) -> Scan | None:
-    """These paths as the server holds them now, as a delta to the newest snapshot's cache;
-    None when the transport cannot look at single paths (then: a full scan)."""
-    if tip is None or cache.commit != tip:
+def _look(repo: SiteRepo, remote: Remote, tip: str | None, key: str, paths: Sequence[str],
+          exclude: PathSet) -> tuple[ScanCache, Scan] | None:
+    """These paths as the server holds them now, as a delta to the newest snapshot, with
+    the cache rows it is a delta to; None when the transport cannot look at single paths
+    (then: a full scan)."""
+    if tip is None:
         return None
+    files = repo.listing_files(tip, key)
+    # the snapshot at these paths alone, read from git: a cost that grows with the paths
+    cache = None if files is None else repo.partial_cache(tip, paths, files)
+    if cache is None:
+        cache = repo.load_cache(tip)
+        if cache.commit != tip:
+            return None
     entries = remote.look(paths, exclude)
     if entries is None:
         return None
@@ -175,9 +183,14 @@ def _look(remote: Remote, cache: ScanCache, tip: str | None, paths: Sequence[str
     removed = {p for p in paths if p not in kinds}
     # Below a path that is gone, or no longer a folder, nothing the snapshot had is left.
     cut = tuple(p + "/" for p in paths if kinds.get(p) is not Kind.DIR)
+    if cut and cache.partial and any(cache.entries.get(p[:-1], ("",))[0] == Kind.DIR.value
+                                     for p in cut):
+        cache = repo.load_cache(tip)  # what that folder held: the whole cache knows
+        if cache.commit != tip:
+            return None
     if cut:
         removed.update(c for c in cache.entries if c.startswith(cut))
-    return Scan(entries, removed=tuple(removed))
+    return cache, Scan(entries, removed=tuple(removed))
 
 
 def _unchanged(tip: str | None, files: int) -> SnapshotOutcome:

@@ -26,13 +26,13 @@ from gitguard.store.objects import (
     TREE_MODE,
     BlobReader,
     CommitInfo,
-    blob_id,
     commit,
     commit_tree,
     move_ref,
     tree_body,
     tree_id,
     verified_blob,
+    write_object,
 )
 
 if TYPE_CHECKING:
@@ -386,10 +386,20 @@ class SiteRepo:
         """The raw listing the snapshot `tip` was taken from, and its number of files;
         None when there is none, or it belongs to another snapshot or another `key` (the
         source and exclusions it was listed with)."""
+        return self._listing(tip, key, True)
+
+    def listing_files(self, tip: str, key: str) -> int | None:
+        """The number of files of the snapshot `tip`, from the header of the listing it was
+        taken from (see listing_seen), without reading the listing."""
+        seen = self._listing(tip, key, False)
+        return None if seen is None else seen[1]
+
+    def _listing(self, tip: str | None, key: str, whole: bool) -> tuple[bytes, int] | None:
         try:
             with open(self.private / LISTING_FILE, "rb") as handle:
                 commit, seen_key, files = marshal.load(handle)
-                listing = handle.read()  # after its small header: read once, never copied
+                # after its small header: read once, never copied
+                listing = handle.read() if whole else b""
         except (OSError, ValueError, TypeError, EOFError):
             return None
         if tip is None or commit != tip or seen_key != key or not isinstance(files, int):
@@ -428,7 +438,9 @@ class SiteRepo:
     # -- the journal ---------------------------------------------------------------------
 
     def journal_append(self, record: RunRecord, files: Mapping[str, bytes] | None = None) -> str:
-        """Commit a run record (and any report files) onto refs/heads/journal."""
+        """Commit a run record (and any report files) onto refs/heads/journal. The journal's
+        tree is patched on the folders of the new paths (its other trees, checked, are
+        reused), so an append costs the same in the first week and after ten years."""
         stamp = record.started.astimezone(UTC)
         token = secrets.token_hex(3)
         name = f"{stamp:%Y/%m/%d/%H%M%S}-{record.action}-{token}"
@@ -440,24 +452,16 @@ class SiteRepo:
             # the run's token keeps two reports of the same second apart
             stem, dot, ext = fname.rpartition(".")
             new_files[f"reports/{stamp:%Y/%m/%d}/{stem}-{token}{dot}{ext}"] = data
-        rows = b"".join(
-            f"100644 {self.git.text(['hash-object', '-w', '--stdin'], input=data)}\t".encode()
-            + fname.encode("utf-8", "surrogateescape") + b"\0"
-            for fname, data in new_files.items())
+        changes: dict[bytes, tuple[int, str] | None] = {
+            fname.encode("utf-8", "surrogateescape"): (_BLOB_MODE, write_object(self.git, "blob",
+                                                                              data))
+            for fname, data in new_files.items()}
         message = f"{record.action} {record.site}: {record.status}\n\n{record.summary}\n"
         for _ in range(5):
             parent = self.git.rev(JOURNAL)
-            index = self.tmp("journal-index")
-            env = {"GIT_INDEX_FILE": str(index)}
-            try:
-                # read-tree + the new rows: the journal's size never costs Python time
-                if parent:
-                    self.git.run(["read-tree", parent], env=env)
-                self.git.run(["update-index", "--add", "-z", "--index-info"],
-                             input=rows + self._anchor_row(parent), env=env)
-                tree = self.git.text(["write-tree"], env=env)
-            finally:
-                index.unlink(missing_ok=True)
+            trees = TreeReader(self.objects, parent)
+            tree = trees.patch({**changes, **self._anchor_change(parent, trees)},
+                               lambda data: write_object(self.git, "tree", data))
             new = commit(self.git, tree, [parent] if parent else [], message)
             try:
                 move_ref(self.git, JOURNAL, new, parent, f"gitguard {record.action}")
@@ -474,18 +478,22 @@ class SiteRepo:
                                              finished=now(), status=status, summary=summary,
                                              details=details or {}), files)
 
-    def _anchor_row(self, parent: str | None) -> bytes:
-        """The update-index row that records the newest approval seen in the journal, when
-        it moved forward since the journal commit `parent`; the record never moves back."""
+    def _anchor_change(self, parent: str | None, trees: TreeReader
+                       ) -> dict[bytes, tuple[int, str] | None]:
+        """The journal's anchor file set to the newest approval seen, when that moved
+        forward since the journal commit `parent` (whose trees are `trees`); the record
+        never moves back."""
         seen = self.git.rev(APPROVED_SEEN)
         if seen is None:
-            return b""
-        recorded = _anchor(self._recorded(parent)) if parent else None
+            return {}
+        found = trees.entry(ANCHOR.encode()) if parent else None
+        recorded = _anchor(self.objects.read(found[1])) if found and found[0] == _BLOB_MODE \
+            else None
         if recorded is not None and (recorded[0] == seen or not self.descends(recorded[0], seen)):
-            return b""
+            return {}
         count = self.approval_count(seen)
-        oid = self.git.text(["hash-object", "-w", "--stdin"], input=f"{seen} {count}\n".encode())
-        return f"100644 {oid}\t{ANCHOR}\0".encode()
+        return {ANCHOR.encode(): (_BLOB_MODE, write_object(self.git, "blob",
+                                                           f"{seen} {count}\n".encode()))}
 
     def approved_anchor(self, journal: str | None = None) -> tuple[str, int] | None:
         """What the journal (its tip, or the journal commit given) records as the newest
@@ -494,21 +502,6 @@ class SiteRepo:
         if rev is None:
             return None
         return _anchor(self.objects.file(rev, ANCHOR))
-
-    def _recorded(self, journal: str) -> bytes | None:
-        """The anchor file of a journal commit, read by the write path's runner (a mirror
-        appends to the journal every 15 minutes; GitPython's import alone would cost it a
-        tenth of a second), its bytes checked against the id git gives."""
-        out = self.git.run(["cat-file", "--batch"], input=f"{journal}:{ANCHOR}\n".encode())
-        head, _, body = out.partition(b"\n")
-        fields = head.split()
-        if len(fields) != 3 or fields[1] != b"blob" or not fields[2].isdigit():
-            return None
-        data = body[:int(fields[2])]
-        if blob_id(data) != fields[0].decode():
-            raise StoreError(f"blob {fields[0][:12].decode()} in {self.path} does not match "
-                             "its id: the repository was tampered with")
-        return data
 
     def approval_count(self, commit: str) -> int:
         """How many commits the approved history up to `commit` holds."""
@@ -590,10 +583,10 @@ class TreeReader:
     """The tree objects of one commit, each read once (checked against its id), and new
     trees made from them with a few entries changed."""
 
-    def __init__(self, objects: BlobReader, commit: str) -> None:
+    def __init__(self, objects: BlobReader, commit: str | None) -> None:
         self.commit = commit
         self._objects = objects
-        self._root = objects.commit_tree(commit)
+        self._root = objects.commit_tree(commit) if commit else None  # None: no tree yet
         self._trees: dict[str, dict[bytes, tuple[int, str]]] = {}
 
     def _tree(self, oid: str) -> dict[bytes, tuple[int, str]]:
@@ -606,6 +599,8 @@ class TreeReader:
         """(mode, object id) at this raw path of the tree, or None."""
         *folders, name = raw.split(b"/")
         oid = self._root
+        if oid is None:
+            return None
         for folder in folders:
             found = self._tree(oid).get(folder)
             if found is None or found[0] != TREE_MODE:
