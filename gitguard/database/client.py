@@ -50,14 +50,19 @@ class Pipe(Protocol):
 
 def client_args(user: str, name: str, socket: str | None, host: str | None,
                 port: int) -> list[str]:
-    """The client's options: no option files, escaped batch output, utf8mb4, the account."""
+    """The client's options: no option files, escaped batch output, the account (the
+    session's first statement, SESSION_SETUP, makes the server answer in utf8mb4)."""
     where = [f"--socket={socket}"] if socket else [f"--host={host}", f"--port={port}",
                                                     "--protocol=TCP"]
     # --batch without --raw: the client escapes NUL, tab, newline and backslash in each
     # value, so one output line is one row, formatted in C, not in SQL.
-    # --quick: rows are printed as they come, never the whole answer held in the client
+    # --quick: rows are printed as they come, never the whole answer held in the client.
+    # binary: the client prints without asking its character set about every byte (a
+    # quarter of its CPU); the server still converts every answer to utf8mb4, and in UTF-8
+    # the bytes escaped (all below 0x80) are never part of a longer character, so each
+    # line is byte for byte what a utf8mb4 client prints.
     return ["--no-defaults", "--batch", "--quick", "--skip-column-names", "--unbuffered",
-            "--default-character-set=utf8mb4", "--connect-timeout=20", f"--user={user}",
+            "--default-character-set=binary", "--connect-timeout=20", f"--user={user}",
             f"--database={name}", *where]
 
 

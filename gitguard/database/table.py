@@ -102,7 +102,13 @@ class Table:
 
     def row_sum_sql(self) -> str:
         """A row's CRC-32 over every column and which are NULL: what a range's sum adds."""
-        refs = [f"`{c.name}`" for c in self.columns]
+        # Columns in character sets that do not convert into one another (latin1 beside
+        # cp1251) cannot be joined as text ("Illegal mix of collations"): where a table
+        # mixes character sets, their stored bytes are joined. A table of one character
+        # set hashes the same bytes either way, so its sums files stay valid.
+        charsets = {c.collation.partition("_")[0] for c in self.columns if c.collation}
+        refs = [f"CAST(`{c.name}` AS BINARY)" if len(charsets) > 1 and c.collation
+                else f"`{c.name}`" for c in self.columns]
         flags = [f"ISNULL(`{c.name}`)" for c in self.columns if c.may_be_null]
         return f"CRC32(CONCAT_WS(CHAR(0), {', '.join(refs + flags)}))"
 

@@ -472,6 +472,46 @@ def test_odd_values_round_trip(tmp_path: Path, mariadb: MariaDb,
 
 
 
+@pytest.mark.parametrize("transport", ["direct", "ssh"])
+def test_tables_in_other_character_sets_as_a_utf8mb4_client_prints(
+        tmp_path: Path, mariadb: MariaDb, request: pytest.FixtureRequest,
+        rina: tuple[Path, dict[str, dict[str, str]]], transport: str) -> None:
+    """The client prints as binary (it is faster) while the server answers in utf8mb4:
+    latin1, cp1251, sjis (whose second bytes can be a backslash) and utf8mb3 columns are
+    stored exactly as a utf8mb4 client prints them, here and over SSH; a change is found
+    (their checksums join bytes, not text) and a restore puts their bytes back."""
+    key, people = rina
+    sshd = request.getfixturevalue("sshd") if transport == "ssh" else None
+    site = make_site(tmp_path, mariadb, _database_name(request),
+                     (key, people["rina"]["signing_key"]), transport, sshd, approve=False)
+    site.sql(r"""
+        CREATE TABLE wp_gg_charsets (id int NOT NULL PRIMARY KEY,
+          a varchar(40) CHARACTER SET latin1 NOT NULL, b text CHARACTER SET cp1251 NOT NULL,
+          c text CHARACTER SET sjis NOT NULL, d text CHARACTER SET utf8mb3 NOT NULL,
+          e text CHARACTER SET latin1 NULL) DEFAULT CHARSET=latin1;
+        INSERT INTO wp_gg_charsets VALUES
+          (1, 'café naïve\tÿ', 'Привет', 'ソ表示', 'über ✓', 'Straße'),
+          (2, 'back\\slash', 'ё\nё', '表\\能', 'a\tb', NULL);
+    """)
+    hexes = "SELECT HEX(a), HEX(b), HEX(c), HEX(d), IFNULL(HEX(e), '~') " \
+            "FROM wp_gg_charsets ORDER BY id"  # the bytes as each character set stores them
+    before = site.sql(hexes)
+    site.run("mirror")
+    printed = site.sql("SELECT id, a, b, c, d, IF(ISNULL(e), NULL, CONCAT('=', e)) "
+                       "FROM wp_gg_charsets ORDER BY id")  # a utf8mb4 client's lines
+    stored = git(site.repo, "show", f"{SNAPSHOTS}:.gitguard-db/wp_gg_charsets/0.tsv")
+    assert stored == printed.strip()
+    assert "1\tcafé naïve\\tÿ\tПривет\tソ表示\tüber ✓\t=Straße" in stored.splitlines()
+    site.run("approve", "www", "-m", "charsets", "--key", str(key))
+    site.sql("UPDATE wp_gg_charsets SET a = 'dirusak', c = 'x', e = 'Strasse'")
+    site.run("check", expect=1)
+    assert {f["path"] for f in site.findings()} == {"database:wp_gg_charsets/1",
+                                                    "database:wp_gg_charsets/2"}
+    site.run("restore", "www", "--yes")
+    assert site.sql(hexes) == before
+    site.run("verify")
+
+
 def test_restore_one_half(tmp_path: Path, mariadb: MariaDb, request: pytest.FixtureRequest,
                           rina: tuple[Path, dict[str, dict[str, str]]]) -> None:
     """--database-only leaves the files alone, --files-only the database."""

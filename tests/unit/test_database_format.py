@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from gitguard.database.pack import PackWriter
+from gitguard.database import pack
+from gitguard.database.pack import PackWriter, entry_header
 from gitguard.database.table import SUMS_HEAD, Sums
-from gitguard.errors import StoreError
 from gitguard.store.git import Git
 
 
@@ -32,39 +33,86 @@ def repo(tmp_path: Path) -> Path:
 
 def test_pack_writer_one_pack_with_git_ids(repo: Path) -> None:
     """Every blob lands in one pack (no loose object), under the id git gives it; a blob
-    given twice is written once; git's fsck finds the pack sound."""
+    given twice is written once; sizes whose entry heads take one to four bytes; git's
+    fsck and verify-pack find the pack and its index sound."""
     blobs = [b"%d\tBerita nomor %d\t<p>isi</p>\n" % (n, n) * 40 for n in range(300)]
-    blobs += [b"", blobs[0], b"x" * (40 << 20)]  # one bigger than what may wait in memory
+    blobs += [b"", blobs[0], b"x" * 15, b"y" * 16, b"z" * 2047, b"w" * 2048,
+              os.urandom(300_000), b"x" * (40 << 20)]  # one bigger than what may wait
     with PackWriter(Git(repo)) as writer:
         ids = [writer.add_bytes(data) for data in blobs]
-    assert ids == [plain(repo, "hash-object", "--stdin", input=data) for data in blobs]
-    for oid, data in zip(ids[:5], blobs[:5], strict=True):
+    # the id of each as git computes it: cat-file finds it there, fsck checks it
+    assert ids[:2] == [plain(repo, "hash-object", "--stdin", input=data) for data in blobs[:2]]
+    got = subprocess.run(["git", "--git-dir", str(repo), "cat-file", "--batch"],
+                         input="".join(f"{oid}\n" for oid in ids).encode(),
+                         capture_output=True, check=True).stdout
+    assert got == b"".join(b"%s blob %d\n%s\n" % (oid.encode(), len(data), data)
+                           for oid, data in zip(ids, blobs, strict=True))
+    counts = dict(line.split(": ") for line in plain(repo, "count-objects", "-v").splitlines())
+    assert counts["count"] == "0" and counts["in-pack"] == "307" and counts["packs"] == "1"
+    plain(repo, "fsck", "--strict")
+    pack = next((repo / "objects" / "pack").glob("pack-*.pack"))
+    assert "ok" in plain(repo, "verify-pack", "-v", str(pack.with_suffix(".idx")))
+    assert [p.name for p in (repo / "objects" / "pack").iterdir()
+            if p.name.startswith("tmp_")] == []
+
+
+def test_pack_index_64_bit_offsets(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offsets past 2 GB go to the index's 64-bit table: with the threshold lowered (as
+    `git index-pack --index-version=2,OFFSET` does for its own tests), git reads every
+    blob back through that table and fsck finds the index sound."""
+    monkeypatch.setattr(pack, "BIG_OFFSET", 4096)
+    blobs = [os.urandom(1500) + b"%d" % n for n in range(20)]
+    with PackWriter(Git(repo)) as writer:
+        ids = [writer.add_bytes(data) for data in blobs]
+    index = next((repo / "objects" / "pack").glob("pack-*.idx")).read_bytes()
+    assert len(index) == 8 + 256 * 4 + 20 * (20 + 4 + 4) + 8 * 17 + 40  # 17 past 4096
+    for oid, data in zip(ids, blobs, strict=True):
         assert subprocess.run(["git", "--git-dir", str(repo), "cat-file", "blob", oid],
                               capture_output=True, check=True).stdout == data
-    counts = dict(line.split(": ") for line in plain(repo, "count-objects", "-v").splitlines())
-    assert counts["count"] == "0" and counts["in-pack"] == "302" and counts["packs"] == "1"
     plain(repo, "fsck", "--strict")
 
 
 def test_pack_writer_failure_is_one_error_and_no_pack(repo: Path) -> None:
-    """A fast-import that dies (the disk, a kill) is a StoreError, and no pack is left."""
-    writer = PackWriter(Git(repo))
-    writer.add_bytes(b"satu\n")
-    writer._proc.kill()  # what a full disk or an operator's kill does to it
-    writer._proc.wait()
-    with pytest.raises(StoreError, match="fast-import"):
-        for n in range(2000):  # the pipe takes some before it breaks
-            writer.add_bytes(b"%d\n" % n * 1000)
-        writer.close()
-    assert not list((repo / "objects" / "pack").glob("*.pack"))
+    """A disk that refuses the pack (here a file size limit: EFBIG, as a full disk gives
+    ENOSPC) is one StoreError, and no pack, index or temporary file is left."""
+    script = f"""
+import os, resource, signal, sys
+from pathlib import Path
+from gitguard.database import pack
+from gitguard.database.pack import PackWriter, entry_header
+from gitguard.errors import StoreError
+from gitguard.store.git import Git
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+try:
+    with PackWriter(Git(Path({str(repo)!r}))) as writer:
+        for n in range(400):
+            writer.add_bytes(os.urandom(10_000))
+except StoreError as exc:
+    print(exc)
+    sys.exit(7)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 7, done.stderr
+    assert "cannot write to the repository" in done.stdout
+    assert list((repo / "objects" / "pack").iterdir()) == []
 
 
 def test_pack_writer_discards_on_error(repo: Path) -> None:
-    """An exception inside the block ends fast-import: nothing becomes a pack."""
+    """An exception inside the block drops the pack: nothing becomes an object."""
     with pytest.raises(RuntimeError), PackWriter(Git(repo)) as writer:
         writer.add_bytes(b"dua\n")
         raise RuntimeError("the database went away")
-    assert not list((repo / "objects" / "pack").glob("*.pack"))
+    assert list((repo / "objects" / "pack").iterdir()) == []
+
+
+def test_pack_entry_head_sizes() -> None:
+    """The entry head git's pack format gives a blob: type 3, size in 4 then 7-bit parts."""
+    assert entry_header(0) == b"\x30"
+    assert entry_header(15) == b"\x3f"
+    assert entry_header(16) == b"\xb0\x01"
+    assert entry_header(2048) == b"\xb0\x80\x01"
 
 
 def test_sums_round_trip_and_older_files_refused() -> None:
