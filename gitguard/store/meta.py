@@ -185,6 +185,29 @@ def line_of(lines: Sequence[bytes], raw: bytes) -> bytes | None:
     return lines[at] if at < len(lines) and _line_path(lines[at]) == raw else None
 
 
+def differing_lines(one: Sequence[bytes], other: Sequence[bytes],
+                    step: int = 256) -> tuple[list[bytes], list[bytes]]:
+    """The lines of each of two metadata files (their sorted lines) that the other does not
+    hold. Both are cut at the same paths, every `step` lines of the first, and only the
+    pieces that differ are compared line by line: a few changes in 30,000 lines cost a
+    few pieces, not two sets of the whole files."""
+    only_one: list[bytes] = []
+    only_other: list[bytes] = []
+    at = there = 0
+    while at < len(one) or there < len(other):
+        end = min(at + step, len(one))
+        # the other file's lines of the same paths: those before the first's next cut
+        stop = (bisect_left(other, _line_path(one[end]), lo=there, key=_line_path)
+                if end < len(one) else len(other))
+        mine, theirs = one[at:end], other[there:stop]
+        if mine != theirs:
+            kept_mine, kept_theirs = set(mine), set(theirs)
+            only_one += [line for line in mine if line not in kept_theirs]
+            only_other += [line for line in theirs if line not in kept_mine]
+        at, there = end, stop
+    return only_one, only_other
+
+
 def _head(row: tuple[int, int, int, bytes]) -> bytes:
     """A line of the metadata file up to its path: mode, owner and kind code."""
     return b"%04o %d %d %s " % row

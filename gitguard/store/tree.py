@@ -135,9 +135,8 @@ def _differing_pair(repo: SiteRepo, old: str, new: str) -> tuple[TreeState, Tree
              for raw in raws]
     sides: list[tuple[dict[str, tuple[str, str]], dict[str, meta.Meta]]] = [({}, {}), ({}, {})]
     if raws[0] != raws[1]:
-        kept = set(lines[0]), set(lines[1])
-        sides[0][1].update(meta.decode(b"\n".join(x for x in lines[0] if x not in kept[1])))
-        sides[1][1].update(meta.decode(b"\n".join(x for x in lines[1] if x not in kept[0])))
+        for side, changed in zip(sides, meta.differing_lines(lines[0], lines[1]), strict=True):
+            side[1].update(meta.decode(b"\n".join(changed)))
     for raw, pair in entries.items():
         if raw.startswith(DATABASE_RAW):
             continue  # the CMS database's folder is compared by gitguard.database

@@ -180,3 +180,26 @@ def test_a_rewritten_tree_object_on_the_way_is_refused(repo: SiteRepo) -> None:
     _forget()
     with pytest.raises(StoreError, match="does not match its id"):
         tree.differing_states(repo, one, two)
+
+
+@pytest.mark.parametrize("step", [1, 3, 256])
+def test_the_metadata_lines_that_differ_are_those_a_set_finds(step: int) -> None:
+    from gitguard.store import meta as meta_file
+
+    rng = random.Random(step)
+    for _ in range(30):
+        paths = sorted({f"d{rng.randrange(9)}/f{rng.randrange(400)}" for _ in range(300)})
+        rows = {p.encode(): (0o644, 33, 33, b"f") for p in paths}
+        changed = dict(rows)
+        for p in rng.sample(paths, rng.randrange(1, 12)):
+            choice = rng.randrange(3)
+            if choice == 0:
+                del changed[p.encode()]
+            elif choice == 1:
+                changed[p.encode()] = (0o777, 0, 33, b"f")
+            changed[f"{p}-new {rng.random()}".encode()] = (0o644, 33, 33, b"f")
+        one, other = (meta_file.encode_rows(r)[len(meta_file.HEADER):-1].split(b"\n")
+                      for r in (rows, changed))
+        mine, theirs = meta_file.differing_lines(one, other, step)
+        assert sorted(mine) == sorted(set(one) - set(other))
+        assert sorted(theirs) == sorted(set(other) - set(one))
