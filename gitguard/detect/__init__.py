@@ -5,7 +5,9 @@ content and in the snapshot, and only what the snapshot added counts, so an appr
 already holds a phrase (WordPress core mentions `eval` and `base64_decode`) does not trip again
 on an unrelated edit. Path rules (a new script, a changed `.htaccess`, the home page) need no
 content. Work per file is bounded: text rules skip binary content, only the first few MiB plus
-the tail of a big file are read, and each rule runs only when the words it needs occur.
+the tail of a big file are read, and each rule runs only when the words it needs occur. The
+webshell rules stop at the first that finds new evidence (one proof is enough), and every
+pattern is compiled on its first use, not on import.
 
 Modules: `common` (the prepared document and evidence), `paths` (risky paths and symlinks),
 `spam` (defacement, gambling spam, hidden links, injected scripts, cloaking), `server_config`

@@ -5,11 +5,73 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gitguard.model import Kind, Reason
+
+
+class Regex:
+    """A regular expression compiled on its first use: importing detection compiles nothing.
+
+    A run that never needs a rule family (a restore, an audit of images) never pays for its
+    patterns. After the first use the compiled pattern's own methods replace the ones below,
+    so a search costs no more than on a `re.Pattern`.
+    """
+
+    def __init__(self, pattern: bytes, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def compiled(self) -> re.Pattern[bytes]:
+        """The compiled pattern; its methods take the place of this object's from now on."""
+        compiled = re.compile(self.pattern, self.flags)
+        # Instance attributes come before the class's methods: no detour on later calls.
+        vars(self).update(
+            compiled=lambda: compiled,
+            search=compiled.search,
+            match=compiled.match,
+            fullmatch=compiled.fullmatch,
+            finditer=compiled.finditer,
+            findall=compiled.findall,
+            sub=compiled.sub,
+        )
+        return compiled
+
+    def search(
+        self, text: bytes, pos: int = 0, endpos: int = sys.maxsize
+    ) -> re.Match[bytes] | None:
+        """`re.Pattern.search`."""
+        return self.compiled().search(text, pos, endpos)
+
+    def match(self, text: bytes, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[bytes] | None:
+        """`re.Pattern.match`."""
+        return self.compiled().match(text, pos, endpos)
+
+    def fullmatch(
+        self, text: bytes, pos: int = 0, endpos: int = sys.maxsize
+    ) -> re.Match[bytes] | None:
+        """`re.Pattern.fullmatch`."""
+        return self.compiled().fullmatch(text, pos, endpos)
+
+    def finditer(
+        self, text: bytes, pos: int = 0, endpos: int = sys.maxsize
+    ) -> Iterator[re.Match[bytes]]:
+        """`re.Pattern.finditer`."""
+        return self.compiled().finditer(text, pos, endpos)
+
+    def findall(self, text: bytes, pos: int = 0, endpos: int = sys.maxsize) -> list[Any]:
+        """`re.Pattern.findall`."""
+        return self.compiled().findall(text, pos, endpos)
+
+    def sub(
+        self, repl: bytes | Callable[[re.Match[bytes]], bytes], text: bytes, count: int = 0
+    ) -> bytes:
+        """`re.Pattern.sub`."""
+        return self.compiled().sub(repl, text, count)
+
 
 _SCAN_HEAD = 3 << 20  # bytes read from the start of a big file
 _SCAN_TAIL = 1 << 20  # and from its end, where appended injections land
@@ -147,13 +209,13 @@ _WORD_TABLE = bytes(
 _WORD_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyz")
 _CALL_BLOCKERS = _WORD_CHARS | frozenset(b"$>:\\")  # ->exec(), ::exec(), $exec(), curl_exec()
-_TAG = re.compile(rb"<[a-z!/?][^<>]{0,4096}>")
+_TAG = Regex(rb"<[a-z!/?][^<>]{0,4096}>")
 # Tags that style letters within a line: removed without a trace, so "H<b>a</b>cked" reads
 # "Hacked"; every other tag ends a line of text.
-_INLINE_TAG = re.compile(
+_INLINE_TAG = Regex(
     rb"</?(?:a|b|i|u|s|em|strong|span|font|small|big|sub|sup|strike|tt|mark|blink)\b[^<>]{0,4096}>"
 )
-_ENTITY = re.compile(rb"&#(x[0-9a-f]{1,6}|[0-9]{1,7});")
+_ENTITY = Regex(rb"&#(x[0-9a-f]{1,6}|[0-9]{1,7});")
 _LEET = bytes.maketrans(b"4@310$57", b"aaeiosst")
 
 
@@ -229,7 +291,7 @@ _NEAR_MATCH = 200  # longer than anything the second pattern of such a pair matc
 
 
 def _near(
-    text: bytes, first: re.Pattern[bytes], second: re.Pattern[bytes], reach: int = _NEAR
+    text: bytes, first: Regex, second: Regex, reach: int = _NEAR
 ) -> Iterator[tuple[int, int, bytes]]:
     """(start, end, what `second` matched) of each `second` within `reach` bytes of `first`.
 
@@ -252,7 +314,7 @@ def _evidence(code: bytes) -> bytes:
     return code[:_DETAIL_MAX].split(b"\n", 1)[0]
 
 
-_INDENT = re.compile(rb"\s*")
+_INDENT = Regex(rb"\s*")
 
 
 def _commented(text: bytes, pos: int) -> bool:
@@ -267,7 +329,7 @@ def _commented(text: bytes, pos: int) -> bool:
     )
 
 
-_HOST = re.compile(rb"(?:[a-z][a-z0-9+.-]*:)?//([^/:?#\s\"'\\]+)")
+_HOST = Regex(rb"(?:[a-z][a-z0-9+.-]*:)?//([^/:?#\s\"'\\]+)")
 
 
 def _host_hit(code: str, url: bytes) -> _Hit:

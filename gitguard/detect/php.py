@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from gitguard.detect.common import Regex
+
 _MAX_TOKENS = 400_000
 _MAX_CONST = 1 << 20  # a folded string longer than this is not kept
 _MAX_NESTING = 8  # eval of eval of eval ... of a constant, read again this deep
@@ -29,18 +31,19 @@ _DETAIL_BYTES = 72
 
 # --- tokens ---------------------------------------------------------------------------------
 
-_OPEN = re.compile(rb"<\?(?:php(?=\s)|=|(?!xml))", re.IGNORECASE)
+_OPEN = Regex(rb"<\?(?:php(?=\s)|=|(?!xml))", re.IGNORECASE)
 # One match per token: the blanks and comments before it are skipped in the same match, and
 # possessively, so that a megabyte of blanks costs one pass, not one pass per byte.
-_TOKEN = re.compile(
+_TOKEN = Regex(
     rb"(?>\s++|(?://|\#(?!\[))[^\n?]*+(?:\?(?!>)[^\n?]*+)*+|/\*[^*]*+(?:\*(?!/)[^*]*+)*+(?:\*/|\Z))*+"
-    rb"(?:(?P<var>\$[A-Za-z_\x80-\xff][\w\x80-\xff]*+)"
+    rb"(?:(?P<op1>[;,)\]{}\[])"  # the commonest tokens, which start nothing else: tried first
+    rb"|(?P<var>\$[A-Za-z_\x80-\xff][\w\x80-\xff]*+)"
     rb"|(?P<id>\\?[A-Za-z_\x80-\xff][\w\x80-\xff]*+(?:\\[A-Za-z_\x80-\xff][\w\x80-\xff]*+)*+)"
     rb"|(?P<close>\?>)"
     rb"|(?P<sq>'[^'\\]*+(?:\\.[^'\\]*+)*+(?:'|\Z))"
     rb"|(?P<dq>\"[^\"\\]*+(?:\\.[^\"\\]*+)*+(?:\"|\Z))"
     rb"|(?P<bt>`[^`\\]*+(?:\\.[^`\\]*+)*+(?:`|\Z))"
-    rb"|(?P<here><<<[ \t]*([\"']?)([A-Za-z_]\w*)\8\r?\n)"
+    rb"|(?P<here><<<[ \t]*(?P<quote>[\"']?)(?P<label>[A-Za-z_]\w*)(?P=quote)\r?\n)"
     rb"|(?P<num>0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d[\d_]*(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)"
     rb"|(?P<cast>\(\s*(?:int|integer|bool|boolean|float|double|real|string|array|object|unset"
     rb"|binary)\s*\))"
@@ -48,15 +51,13 @@ _TOKEN = re.compile(
     rb"|[.+\-*/%&|^<>!=]=|[^\s])|(?P<end>\Z))",
     re.DOTALL,
 )
-_ESCAPES = re.compile(
-    rb"\\(?:([nrtvef\\$\"])|x([0-9a-fA-F]{1,2})|([0-7]{1,3})|u\{([0-9a-fA-F]{1,6})\})"
-)
+_ESCAPES = Regex(rb"\\(?:([nrtvef\\$\"])|x([0-9a-fA-F]{1,2})|([0-7]{1,3})|u\{([0-9a-fA-F]{1,6})\})")
 _SIMPLE_ESCAPES = {
     b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v", b"e": b"\x1b", b"f": b"\f",
     b"\\": b"\\", b"$": b"$", b'"': b'"',
 }  # fmt: skip
-_HIDING_ESCAPE = re.compile(rb"\\(?:x[0-9a-fA-F]|[0-7]|u\{)")
-_INTERPOLATED = re.compile(rb"\{?\$\{?([A-Za-z_\x80-\xff][\w\x80-\xff]*)(?:\[\s*['\"]?(\w+))?")
+_HIDING_ESCAPE = Regex(rb"\\(?:x[0-9a-fA-F]|[0-7]|u\{)")
+_INTERPOLATED = Regex(rb"\{?\$\{?([A-Za-z_\x80-\xff][\w\x80-\xff]*)(?:\[\s*['\"]?(\w+))?")
 
 
 class Tok(NamedTuple):
@@ -69,6 +70,9 @@ class Tok(NamedTuple):
     value: bytes
     pos: int
     parts: tuple[tuple[bytes, bytes], ...] = ()  # interpolated: (variable, index) pairs
+
+
+_new = tuple.__new__  # a token without NamedTuple's argument handling: tokens come by the million
 
 
 def _unescape_dq(raw: bytes) -> bytes:
@@ -91,6 +95,8 @@ def _unescape_dq(raw: bytes) -> bytes:
 
 def _string_token(raw: bytes, pos: int, double: bool) -> Tok:
     """A string literal as a token: decoded, and with the variables it interpolates."""
+    if b"\\" not in raw and (not double or b"$" not in raw):
+        return _new(Tok, ("s", raw, pos, ()))  # most strings: nothing to decode
     if not double:
         return Tok("s", raw.replace(b"\\\\", b"\\").replace(b"\\'", b"'"), pos)
     if b"$" in raw:
@@ -107,14 +113,11 @@ def _string_token(raw: bytes, pos: int, double: bool) -> Tok:
 
 def _heredoc(data: bytes, m: re.Match[bytes], out: list[Tok]) -> int:
     """Read a heredoc or nowdoc starting at `m` into `out`; where the code goes on."""
-    label = m.group(9)
+    label = m.group("label")
     end = re.compile(rb"\n[ \t]*" + re.escape(label) + rb"\b").search(data, m.end())
     stop = end.start() if end else len(data)
-    out.append(_string_token(data[m.end() : stop], m.start("here"), m.group(8) != b"'"))
+    out.append(_string_token(data[m.end() : stop], m.start("here"), m.group("quote") != b"'"))
     return end.end() if end else len(data)
-
-
-_new = tuple.__new__  # a token without NamedTuple's argument handling: tokens come by the million
 
 
 def tokenize(data: bytes) -> list[Tok]:
@@ -135,7 +138,7 @@ def tokenize(data: bytes) -> list[Tok]:
         for m in _TOKEN.finditer(data, code_at):
             kind = m.lastgroup or "op"
             start = m.start(kind)
-            if kind == "op":
+            if kind == "op1" or kind == "op":
                 append(_new(Tok, ("o", m[kind], start, ())))
             elif kind == "var":
                 append(_new(Tok, ("v", m[kind][1:].lower(), start, ())))
@@ -229,7 +232,7 @@ def _join(vals: list[Val]) -> Val:
         return _UNKNOWN
     taint = frozenset().union(*(v.taint for v in vals)) - _MARKERS
     head = frozenset().union(*(v.head for v in vals)) - _MARKERS
-    return Val(taint=taint, head=head)
+    return Val(taint=taint, head=head) if taint or head else _UNKNOWN  # mostly the latter
 
 
 def _const(value: bytes, hidden: bool = True) -> Val:
@@ -238,6 +241,9 @@ def _const(value: bytes, hidden: bool = True) -> Val:
 
 
 _MAX_PIECES = 4096
+# Elements kept of an array built one assignment at a time: a table of callables is short, and
+# a translation file's thousands of `$lang['x'] = ...` would otherwise cost a copy each.
+_MAX_ELEMENTS = 64
 
 
 def _pieces(parts: list[bytes]) -> Val:
@@ -388,6 +394,7 @@ _FETCHERS = frozenset(
 _SOCKETS = frozenset(
     {b"fsockopen", b"pfsockopen", b"stream_socket_client", b"socket_create", b"socket_accept"}
 )
+_CONNECTS = frozenset({b"fsockopen", b"pfsockopen", b"stream_socket_client"})  # host first
 _FILE_OPS = frozenset(
     {b"unlink", b"rmdir", b"rename", b"chmod", b"chown", b"mkdir", b"scandir", b"opendir",
      b"readfile", b"highlight_file", b"show_source", b"touch", b"file_get_contents", b"fopen",
@@ -402,12 +409,10 @@ _SPLITTERS = frozenset(
 # Functions whose result starts the way their third argument, the subject, does.
 _REPLACERS = frozenset(b"str_replace str_ireplace preg_replace ereg_replace eregi_replace".split())
 # An interactive shell program: with a socket and a command runner in one file, a reverse shell.
-_SHELL_PROGRAM = re.compile(rb"/bin/(?:ba|z|da|k)?sh\b|cmd(?:\.exe)?\s*/[ck]|\bsh\s+-i\b", re.I)
+_SHELL_PROGRAM = Regex(rb"/bin/(?:ba|z|da|k)?sh\b|cmd(?:\.exe)?\s*/[ck]|\bsh\s+-i\b", re.I)
 _FILE_MANAGER_OPS = 5  # request-chosen paths given to this many file functions: a file manager
-_SCRIPT_NAME = re.compile(rb"\.(?:php\d?|phtml|pht|phar|inc|shtml|cgi|pl|asp|aspx|jsp)\s*$", re.I)
-_WRAPPER = re.compile(
-    rb"\s*(?:php://input|data:|https?://|ftps?://|expect://|zip://|phar://)", re.I
-)
+_SCRIPT_NAME = Regex(rb"\.(?:php\d?|phtml|pht|phar|inc|shtml|cgi|pl|asp|aspx|jsp)\s*$", re.I)
+_WRAPPER = Regex(rb"\s*(?:php://input|data:|https?://|ftps?://|expect://|zip://|phar://)", re.I)
 _BINARY_OPS = {
     b"or": 1, b"xor": 2, b"and": 3, b"?": 5, b"??": 6, b"||": 7, b"&&": 8, b"|": 9, b"^": 10,
     b"&": 11, b"==": 12, b"!=": 12, b"===": 12, b"!==": 12, b"<>": 12, b"<=>": 12, b"<": 13,
@@ -440,6 +445,11 @@ _WRITES_ARGUMENTS = frozenset(
     b"passthru".split()
 )
 _LISTED_REACH = 64  # tokens looked back for the bracket a listed variable sits in
+_NAMED_LATER = b"$"  # the target of `$$name = ...` whose name is not known (no variable is "$")
+
+
+class _Found(Exception):
+    """Raised by the reader at its first finding, to stop reading."""
 
 
 @dataclass(frozen=True)
@@ -508,14 +518,17 @@ class _Reader:
 
     def run(self) -> list[Finding]:
         """Read the file; read it again when what was learnt late may change the verdict."""
-        self.walk()
-        learnt = (
-            self.wrappers
-            or self.flooded
-            or any(value.taint & _INPUT for value in self.env.values())
-        )
-        if not self.found and learnt:
-            self.walk()  # a function or variable used before the code that defines it
+        try:
+            self.walk()
+            learnt = (
+                self.wrappers
+                or self.flooded
+                or any(value.taint & _INPUT for value in self.env.values())
+            )
+            if learnt:
+                self.walk()  # a function or variable used before the code that defines it
+        except _Found:
+            return self.found
         wired = self.sockets and self.shells and _SHELL_PROGRAM.search(self.data) is not None
         if wired and not any(f.code == "reverse_shell" for f in self.found):
             at = self.shells[0]
@@ -554,6 +567,7 @@ class _Reader:
         if name and name.lower() not in line.lower():
             line += b" [" + name[:40] + b"]"
         self.found.append(Finding(code, line))
+        raise _Found  # one finding makes the change critical: the rest is not read
 
     def skip_group(self) -> None:
         """Skip from an opening bracket to its match."""
@@ -649,6 +663,8 @@ class _Reader:
         if self.at(b"as"):
             self.i += 1
             element = Val(taint=source.taint - _MARKERS, head=source.head - _MARKERS)
+            if source.items and all(item.const is not None for item in source.items):
+                element = Val(items=source.items)  # one of these names, for `$$element`
             while self.i < self.n and not self.at(b")"):
                 tok = self.toks[self.i]
                 if tok.kind == "v":
@@ -682,10 +698,37 @@ class _Reader:
 
     def assign_to(self, target: bytes, value: Val, append: bool) -> None:
         """Assign to a variable, or to an element (`$a['x'] = ...`: kept by its key too)."""
-        name, bracket, _ = target.partition(b"[")
-        if bracket:
-            self.assign(target, value, append)
-        self.assign(name, value, append)
+        name, bracket, key = target.partition(b"[")
+        if name == _NAMED_LATER:
+            # $$key = $value with request data: any variable may now hold the request's.
+            self.flooded = self.flooded or bool(value.taint & {_REQUEST})
+            return
+        if not bracket:
+            self.assign(name, value, append)
+            return
+        old = self.env.get(name)
+        if key == b"]":  # $a[] = ...: the next element
+            self.assign(name, self.element(old, None, value))
+            return
+        self.assign(target, value, append)
+        self.assign(name, self.element(old, key[:-1], value) if not append else value, append)
+
+    @staticmethod
+    def element(array: Val | None, key: bytes | None, value: Val) -> Val:
+        """`array` with `value` at `key` (None: appended), its elements kept while they are few."""
+        joined = _join([array or _UNKNOWN, value])
+        if array is not None and (array.items is None or len(array.items) >= _MAX_ELEMENTS):
+            return Val(taint=joined.taint, head=joined.head)  # not an array followed element-wise
+        items = list(array.items or ()) if array is not None else []
+        keys = list(array.keys) if array is not None else []
+        if len(keys) != len(items):  # a list cut out of a string (explode): keyed by position
+            keys = [str(number).encode() for number in range(len(items))]
+        if key is not None and key in keys:
+            items[keys.index(key)] = value
+        else:
+            items.append(value)
+            keys.append(key if key is not None else str(len(items) - 1).encode())
+        return Val(taint=joined.taint, head=joined.head, items=tuple(items), keys=tuple(keys))
 
     # -- expressions -----------------------------------------------------------------------
 
@@ -697,7 +740,7 @@ class _Reader:
         if left is None:
             return None
         while True:
-            tok = self.peek()
+            tok = self.toks[self.i] if self.i < self.n else None  # peek(), inlined: hot
             if tok is None or tok.kind not in "oi":
                 return left
             op = tok.value
@@ -764,7 +807,7 @@ class _Reader:
 
     def unary(self, level: int) -> tuple[Val | None, bytes | None]:
         """Prefix operators, then a primary expression and what follows it."""
-        tok = self.peek()
+        tok = self.toks[self.i] if self.i < self.n else None
         if tok is None:
             return None, None
         if tok.kind == "o" and tok.value in (b"!", b"-", b"+", b"~", b"@", b"&", b"++", b"--"):
@@ -789,12 +832,12 @@ class _Reader:
 
     def postfix(self, level: int) -> tuple[Val | None, bytes | None]:
         """A primary expression followed by indexes, calls, property and method access."""
-        start = self.peek()
+        start = self.toks[self.i] if self.i < self.n else None
         value, target = self.primary(level)
         if value is None or start is None:
             return value, target
         while True:
-            tok = self.peek()
+            tok = self.toks[self.i] if self.i < self.n else None
             if tok is None or tok.kind != "o":
                 return value, target
             if tok.value == b"[" or (tok.value == b"{" and self.toks[self.i - 1].kind == "v"):
@@ -805,7 +848,9 @@ class _Reader:
                     self.i += 1
                 key = index.text() if index is not None else None
                 element = target + b"[" + key.lower() + b"]" if target and key else None
-                if target in _SUPERGLOBALS or value.taint - _MARKERS:
+                if target and index is None and close == b"]" and b"[" not in target:
+                    element = target + b"[]"  # $a[] = ...: appended
+                if target in _SUPERGLOBALS or value.taint - _MARKERS - {_UNSET}:
                     element = None  # what the request holds, whatever the code assigns to it
                 if element is not None and element in self.env:
                     value = self.env[element]  # $a['x'] = 'assert'; ... $a['x'](...)
@@ -983,7 +1028,10 @@ class _Reader:
             text = name.text() if name is not None else None
             if text is not None:
                 return self.variable(text.lower()), text.lower()
-            return Val(taint=name.head if name is not None else frozenset()), None
+            names = [item.text() for item in name.items or ()] if name is not None else []
+            if names and None not in names:  # one of a list: foreach (['_GET', '_POST'] as $n)
+                return _join([self.variable((n or b"").lower()) for n in names]), _NAMED_LATER
+            return Val(taint=name.head if name is not None else frozenset()), _NAMED_LATER
         if value == b"(":
             self.i += 1
             inner = self.expr(0, level + 1)
@@ -1120,6 +1168,11 @@ class _Reader:
                 self.report("code_from_request" if request else "code_from_decoded", pos)
                 return _join(args)
             text = callee.text()
+            if text is None and callee.items:  # foreach (['system', 'exec'] as $f) $f(...)
+                names = [(item.text() or b"").lower() for item in callee.items]
+                runner = next((n for n in names if n in _RUNNERS), None)
+                if runner is not None:  # the shell functions a kit tries one after another
+                    return self.known(runner, args, pos, False)
             if text is None or not re.fullmatch(rb"\\?[A-Za-z_][\w\\]*", text):
                 return _join(args) if callee.items is None else _UNKNOWN
             name = text.lstrip(b"\\").lower()
@@ -1134,6 +1187,8 @@ class _Reader:
         name = name.lower()
         if name == b"createfunction" and len(args) > 1:
             self.callback(args[1], pos)
+        if name == b"fromcallable" and args:  # Closure::fromCallable($name)
+            self.callback(args[0], pos)
         if name in self.params:
             return self.user(name, args, pos)
         return Val(taint=obj.taint - _MARKERS)
@@ -1195,6 +1250,11 @@ class _Reader:
                 return _pieces([whole[at : at + size] for at in range(0, len(whole), size)])
         if name == b"array_reverse" and args and args[0].items is not None:
             return Val(items=args[0].items[::-1])
+        if name == b"array_diff" and args and all(a.items is not None for a in args):
+            dropped = {item.text() for a in args[1:] for item in a.items or ()}
+            kept = [item for item in args[0].items or () if item.text() not in dropped]
+            if None not in dropped and all(item.text() is not None for item in kept):
+                return Val(items=tuple(kept))  # ["sys", "x", "tem"] minus ["x"]
         if name in (b"implode", b"join") and args:
             array = next((a for a in args if a.items is not None), None)
             glue = next((t for a, t in zip(args, texts, strict=True) if a.items is None), b"")
@@ -1268,12 +1328,15 @@ class _Reader:
             return _UNKNOWN
         if name in _SOCKETS:
             self.sockets.append(pos)
+            if name in _CONNECTS and first.taint & {_REQUEST}:
+                self.report("flooder", pos)  # the visitor picks whom the server connects to
             return _tainted(_SOCKET)
         if name in _FETCHERS:
             where = (texts[0] if texts[0] is not None else first.lead) if texts else b""
             if where.lower().startswith(b"php://input"):
                 value = _tainted(_REQUEST)
-            elif _WRAPPER.match(where) or first.head & {_REQUEST, _REMOTE}:
+            # Request data anywhere in the path ("php" . $_GET['q']) lets the visitor pick it.
+            elif _WRAPPER.match(where) or first.head & {_REMOTE} or first.taint & {_REQUEST}:
                 value = _tainted(_REMOTE)
             else:
                 value = Val(taint=first.taint - _MARKERS, head=first.head - _MARKERS)
@@ -1281,7 +1344,7 @@ class _Reader:
                 mode = texts[1] if len(texts) > 1 else None
                 writes = mode is not None and bool(re.search(rb"[waxc+]", mode))
                 marks = set()
-                if writes and first.head & {_REQUEST}:
+                if writes and first.head & {_REQUEST, _UNSET}:
                     marks.add(_HANDLE_REQUEST)
                 if writes and _SCRIPT_NAME.search(where):
                     marks.add(_HANDLE_SCRIPT)
@@ -1327,6 +1390,7 @@ class _Reader:
             code = self.wrappers.get((name, index))
             if code is None:
                 continue
+            self.wrapper(arg, code)  # a function that hands its parameter on is a sink too
             if arg.taint & {_REQUEST, _OUTPUT}:
                 self.report(code, pos)
             elif (arg.text() or b"").lower() in _RUNNERS and code == "code_from_request":
@@ -1354,11 +1418,13 @@ class _Reader:
         elif body.taint & {_DECODED, _REMOTE}:
             self.report("code_from_decoded", pos)
         elif body.const is not None:
+            if self.nesting < _MAX_NESTING:
+                # What the decoded code does is the better evidence: it comes first.
+                self.found.extend(analyse(b"<?php " + body.const, self.nesting + 1))
             if body.hidden:
                 self.report("code_from_decoded", pos)
-            if self.nesting < _MAX_NESTING:
-                inner = analyse(b"<?php " + body.const, self.nesting + 1)
-                self.found.extend(inner)
+            if self.found:
+                raise _Found
 
     def shell(self, command: Val, pos: int, args: list[Val] | None = None) -> None:
         """A shell command: from the request, or wired to a network connection."""
@@ -1401,12 +1467,13 @@ class _Reader:
 
     def write(self, where: Val, data: Val, pos: int, handle: bool) -> None:
         """A file written: at a path the request chose, or a script from outside data."""
-        outside = data.taint & {_REQUEST, _REMOTE, _DECODED, _UPLOAD}
+        # Unassigned variables count as the request's (register_globals file managers).
+        outside = data.taint & {_REQUEST, _REMOTE, _DECODED, _UPLOAD, _UNSET}
         if handle:
             chosen = _HANDLE_REQUEST in where.taint
             script = _HANDLE_SCRIPT in where.taint
         else:
-            chosen = bool(where.head & {_REQUEST})
+            chosen = bool(where.head & {_REQUEST, _UNSET})
             script = self.script_target(where)
         if outside and (chosen or script):
             self.report("file_dropper", pos)
@@ -1420,7 +1487,7 @@ class _Reader:
         )
 
 
-_PREG_EVAL = re.compile(rb"\s*([^\w\s\\])(?:.*)[^\w\s\\]?[a-zA-Z]*e[a-zA-Z]*\s*\Z", re.DOTALL)
+_PREG_EVAL = Regex(rb"\s*([^\w\s\\])(?:.*)[^\w\s\\]?[a-zA-Z]*e[a-zA-Z]*\s*\Z", re.DOTALL)
 
 
 # The prefilter, the way YARA's atoms spare its matcher: the reader can only report a call,
@@ -1433,7 +1500,7 @@ _SINK_WORDS = (
                 b"preg_replace preg_filter mb_ereg_replace mb_eregi_replace "
                 b"reflectionfunction".split())
 )  # fmt: skip
-_DYNAMIC = re.compile(
+_DYNAMIC = Regex(
     rb"(?:\$[\w\x80-\xff]+|[\])}'\"])(?:\s++|/\*.*?\*/|(?:\#|//)[^\n]*+)*+\("
     rb"|\b(?i:new)\s*+[$(]|`[^`$]*+\$",
     re.DOTALL,

@@ -11,6 +11,7 @@ from gitguard.detect.common import (
     _CONFIG_NAMES,
     _MAX_PER_CODE,
     _NOTE_EXTS,
+    Regex,
     Side,
     _Collector,
     _detail,
@@ -101,6 +102,7 @@ class Rule(NamedTuple):
     collect: _Collector
     applies: Callable[[_Doc], bool]
     codes: tuple[str, ...]
+    decides: bool = False  # evidence it finds ends the search: the rules after it are not read
 
 
 def _php(doc: _Doc) -> bool:
@@ -127,19 +129,24 @@ def _config(doc: _Doc) -> bool:
     return not doc.binary and doc.name in _CONFIG_NAMES
 
 
-# The registry: every content rule, in the order its evidence is listed. Rules that need no
-# content (paths, symlinks) and the two that compare whole sides (sitemaps, upload handlers)
-# are listed by their codes in OTHER_CODES.
+# The registry: every content rule, in the order its evidence is listed. Webshell rules come
+# first, cheapest and most telling first, and the first that finds new evidence decides: a
+# file that is a webshell is named by its family or its code, and the rest is not read (a
+# compromised site changes thousands of files at once). Spam and defacement rules all run,
+# since an injected page is described by all of them (gambling terms, hidden links, scripts).
+# Rules that need no content (paths, symlinks) and the two that compare whole sides
+# (sitemaps, upload handlers) are listed by their codes in OTHER_CODES.
 RULES = (
+    Rule(_webshell_markers, _php, ("webshell_marker",), decides=True),
+    Rule(_polyglot, _php, ("image_polyglot",), decides=True),
+    Rule(_foreign_code, _text, ("code_from_request", "shell_from_request", "file_dropper"),
+         decides=True),
+    Rule(_disguised_include, _php, ("include_disguised",), decides=True),
     Rule(_php_code, _php, ("code_from_request", "code_from_decoded", "shell_from_request",
-                           "preg_replace_eval")),
-    Rule(_disguised_include, _php, ("include_disguised",)),
-    Rule(_webshell_markers, _php, ("webshell_marker",)),
-    Rule(_php_obfuscation, _php, ("obfuscated_code",)),
-    Rule(_polyglot, _php, ("image_polyglot",)),
+                           "preg_replace_eval"), decides=True),
+    Rule(_php_obfuscation, _php, ("obfuscated_code",), decides=True),
     Rule(_php_cloaking, _php, ("php_cloaking",)),
     Rule(_remote_fetch, _php, ("remote_fetch",)),
-    Rule(_foreign_code, _text, ("code_from_request", "shell_from_request", "file_dropper")),
     Rule(_defacement, _note, ("defacement_text",)),
     Rule(_gambling, _not_sitemap, ("gambling_spam",)),
     Rule(_doorway, _markup, ("doorway_page",)),
@@ -173,15 +180,18 @@ def _content_reasons(
     new = _Doc(path, data)
     old = _Doc(path, before) if before is not None else None
     out: list[Reason] = []
-    for rule in RULES:
-        if rule.applies(new):
-            out += _fresh(rule.collect, new, old)
     if _is_sitemap(new.name) and not new.binary:
         out += _sitemap_reasons(new, old)
     if appeared and new.php and new.has(_UPLOAD_GATE):
         match = _UPLOAD_HANDLER.search(new.lower)
         if match:
             out.append(Reason("upload_handler", _detail(match.group())))
+    for rule in RULES:
+        if rule.applies(new):
+            found = _fresh(rule.collect, new, old)
+            out += found
+            if found and rule.decides:
+                return out
     # The PHP view, the costliest rule, runs only when nothing has made the change critical
     # yet (`critical`: the path alone did), and on a modified file only over what changed.
     if not (out or critical) and DEEP_RULE.applies(new):
@@ -192,7 +202,7 @@ def _content_reasons(
     return out
 
 
-_OPEN_TAG = re.compile(rb"<\?(?:php|=)?", re.IGNORECASE)
+_OPEN_TAG = Regex(rb"<\?(?:php|=)?", re.IGNORECASE)
 
 
 def _changed_parts(new: _Doc, old: _Doc) -> None:
@@ -234,9 +244,9 @@ def _changed_parts(new: _Doc, old: _Doc) -> None:
 
 
 _SMALL_REST = 256  # bytes left unchanged around a change that replaced the whole file
-_VARIABLE = re.compile(rb"\$([A-Za-z_\x80-\xff][\w\x80-\xff]*)")
+_VARIABLE = Regex(rb"\$([A-Za-z_\x80-\xff][\w\x80-\xff]*)")
 # What lets code assign variables it does not name.
-_ANY_VARIABLE = re.compile(
+_ANY_VARIABLE = Regex(
     rb"\$\s*[${]|\$globals\b|\b(?:extract|parse_str|mb_parse_str|import_request_variables)\b"
 )
 

@@ -8,6 +8,7 @@ from gitguard.detect.common import (
     _DISGUISE_EXTS_B,
     _HOST,
     _SCRIPT_EXTS_B,
+    Regex,
     _Doc,
     _Hit,
     _hit,
@@ -17,7 +18,7 @@ from gitguard.detect.common import (
 # --- server configuration ------------------------------------------------------------------
 
 _LINE_URL = rb"\\?[\"']?((?:https?:)?//[^\s\"']+)"
-_HT_REDIRECT = re.compile(
+_HT_REDIRECT = Regex(
     rb"^[ \t]*(?:rewriterule[ \t]+\S+[ \t]+"
     + _LINE_URL
     + rb"|redirect(?:match|permanent|temp)?[ \t]+(?:\S+[ \t]+)?\S+[ \t]+"
@@ -27,42 +28,40 @@ _HT_REDIRECT = re.compile(
     + rb")",
     re.MULTILINE,
 )
-_WEBCONFIG_REDIRECT = re.compile(
+_WEBCONFIG_REDIRECT = Regex(
     rb"<(?:action|httpredirect)\b[^<>]*\b(?:url|destination)\s*=\s*[\"']((?:https?:)?//[^\"']+)"
 )
-_OWN_HOST = re.compile(
+_OWN_HOST = Regex(
     rb"rewritecond[ \t]+%\{(?:http_host|server_name)\}[ \t]+(\S+)"
     rb"|\{http_host\}[^<>]*pattern\s*=\s*[\"']([^\"']+)"
 )
 # Each with two groups: the header tested and the (not negated) pattern it must match.
 _CLOAK_RULES = (
-    re.compile(
+    Regex(
         rb"^[ \t]*rewritecond[ \t]+%\{(http_user_agent|http_referer)\}[ \t]+(?!!)(\S+)",
         re.MULTILINE,
     ),
-    re.compile(
+    Regex(
         rb"^[ \t]*(?:setenvif\w*[ \t]+(user-agent|referer)|(browsermatch)\w*)[ \t]+(?!!)(\S+)",
         re.MULTILINE,
     ),
-    re.compile(
+    Regex(
         rb"input\s*=\s*[\"']\{(http_user_agent|http_referer)\}[\"'][^<>]*pattern\s*=\s*[\"']"
         rb"(?!!)([^\"']+)"
     ),
 )
-_ENGINE_IN_PATTERN = re.compile(rb"google|bing|yahoo|slurp|yandex|baidu|duckduck|msnbot")
-_PREPEND = re.compile(
+_ENGINE_IN_PATTERN = Regex(rb"google|bing|yahoo|slurp|yandex|baidu|duckduck|msnbot")
+_PREPEND = Regex(
     rb"^[ \t]*(?:php_value[ \t]+)?(auto_(?:prepend|append)_file)[ \t]*=?[ \t]*[\"']?([^\s\"']*)",
     re.MULTILINE,
 )
-_ADD_HANDLER = re.compile(rb"^[ \t]*(?:addtype|addhandler)[ \t]+(\S+)[ \t]+([^\n#]+)", re.MULTILINE)
-_SET_HANDLER = re.compile(rb"^[ \t]*sethandler[ \t]+(\S+)", re.MULTILINE)
-_PHP_ENGINE_ON = re.compile(rb"^[ \t]*php_flag[ \t]+engine[ \t]+(?:on|1)\b", re.MULTILINE)
-_EXEC_HANDLER = re.compile(rb"php|x-httpd|cgi|fcgid|fastcgi|perl|python|server-parsed|asp")
-_FILES_BLOCK = re.compile(rb"<files(?:match)?\b([^<>]*)>(.*?)</files", re.DOTALL)
-_WEBCONFIG_HANDLER = re.compile(rb"<add\b[^<>]*\bpath\s*=\s*[\"']([^\"']+)[\"'][^<>]*>")
-_WEBCONFIG_EXEC = re.compile(
-    rb"(?:modules|scriptprocessor)\s*=\s*[\"'][^\"']*(?:fastcgi|php|isapi|cgi)"
-)
+_ADD_HANDLER = Regex(rb"^[ \t]*(?:addtype|addhandler)[ \t]+(\S+)[ \t]+([^\n#]+)", re.MULTILINE)
+_SET_HANDLER = Regex(rb"^[ \t]*sethandler[ \t]+(\S+)", re.MULTILINE)
+_PHP_ENGINE_ON = Regex(rb"^[ \t]*php_flag[ \t]+engine[ \t]+(?:on|1)\b", re.MULTILINE)
+_EXEC_HANDLER = Regex(rb"php|x-httpd|cgi|fcgid|fastcgi|perl|python|server-parsed|asp")
+_FILES_BLOCK = Regex(rb"<files(?:match)?\b([^<>]*)>(.*?)</files", re.DOTALL)
+_WEBCONFIG_HANDLER = Regex(rb"<add\b[^<>]*\bpath\s*=\s*[\"']([^\"']+)[\"'][^<>]*>")
+_WEBCONFIG_EXEC = Regex(rb"(?:modules|scriptprocessor)\s*=\s*[\"'][^\"']*(?:fastcgi|php|isapi|cgi)")
 _NOT_SCRIPT_WORDS = _DISGUISE_EXTS_B | _tokens("html htm js")
 _SECOND_LEVEL = _tokens("go co ac or sch desa web my mil net biz ponpes gov com org edu")
 

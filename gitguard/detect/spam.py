@@ -14,6 +14,7 @@ from gitguard.detect.common import (
     _PAGE_EXTS,
     _TAG,
     _WORD_CHARS,
+    Regex,
     _commented,
     _detail,
     _Doc,
@@ -31,19 +32,19 @@ from gitguard.model import Reason
 # --- defacement ----------------------------------------------------------------------------
 
 # Read on the leet-normalised visible text, so "H4ck3d <b>By</b>" reads "hacked by".
-_DEFACE_STRONG = re.compile(
+_DEFACE_STRONG = Regex(
     rb"hacked\s*by|defaced\s*by|hacked\s*oleh|pwned\s*by"
     rb"|diretas\s*oleh|di\s*-?\s*(?:hack|hacked|deface|defaced|retas)\s*(?:oleh|by)"
     rb"|security\s*is\s*(?:just\s*|only\s*)?(?:an?\s*)?illusion"
     rb"|greetz|greets\s*to"
 )
 # Leetspeak spellings are markers on their own; read on the plain visible text.
-_DEFACE_LEET = re.compile(rb"h[4@]ck[3e]d|hack3d|d[3e]f[4@]c[3e]d|0wn[3e]d")
+_DEFACE_LEET = Regex(rb"h[4@]ck[3e]d|hack3d|d[3e]f[4@]c[3e]d|0wn[3e]d")
 # Phrases ordinary prose uses too; they count only where defacers put them (title, headings,
 # marquee), or in a note of a few lines (hacked.txt).
-_DEFACE_WEAK = re.compile(rb"owned\s*by|was\s*here|touched\s*by|hacked|owned")
-_DEFACE_NOTE = re.compile(rb"owned[ \t]*by|was[ \t]*here|touched[ \t]*by")
-_DEFACE_CONTEXT = re.compile(
+_DEFACE_WEAK = Regex(rb"owned\s*by|was\s*here|touched\s*by|hacked|owned")
+_DEFACE_NOTE = Regex(rb"owned[ \t]*by|was[ \t]*here|touched[ \t]*by")
+_DEFACE_CONTEXT = Regex(
     rb"<(title|h[1-6]|marquee|center|font|blink)\b[^<>]*>(.{0,400}?)</\1\s*>", re.DOTALL
 )
 _LEET_DIGITS = {
@@ -116,14 +117,14 @@ class _Family(NamedTuple):
     """Gambling terms that start with one word, tried only where that word occurs."""
 
     keys: frozenset[bytes]  # the word, and the joined spellings spam domains use
-    regex: re.Pattern[bytes]
+    regex: Regex
     strong: bool  # False: a news item against gambling uses the term too
 
 
 def _family(keys: str, pattern: bytes, strong: bool = True) -> _Family:
     """A family from its keys and its pattern (`~` stands for the space between words)."""
     # Each pattern starts with a literal word, so the regex engine skips ahead to it.
-    return _Family(_tokens(keys), re.compile(pattern.replace(b"~", _S)), strong)
+    return _Family(_tokens(keys), Regex(pattern.replace(b"~", _S)), strong)
 
 
 _GAMBLING_FAMILIES = (
@@ -221,13 +222,13 @@ def _gambling_families(words: frozenset[bytes], text: bytes) -> list[_Family]:
 
 
 # Words of a report against gambling, rare on a spam page.
-_ANTI_GAMBLING = re.compile(
+_ANTI_GAMBLING = Regex(
     rb"berantas|memberantas|pemberantasan|satgas|bahaya|imbau|himbau|mengimbau|menghimbau"
     rb"|jauhi|sosialisasi|penindakan|tersangka|polres|polda|kecanduan|perangi|memerangi"
     rb"|larangan|pencegahan|mencegah"
 )
-_SEP_RUN = re.compile(rb"(?:[\s\-_+./]|%20|&nbsp;|<[^<>]{0,60}>)+")
-_TITLE = re.compile(rb"<title\b[^<>]*>([^<]{0,300})")
+_SEP_RUN = Regex(rb"(?:[\s\-_+./]|%20|&nbsp;|<[^<>]{0,60}>)+")
+_TITLE = Regex(rb"<title\b[^<>]*>([^<]{0,300})")
 
 
 def _gambling_terms(text: bytes, families: list[_Family] | None = None) -> list[_Term]:
@@ -285,10 +286,10 @@ def _doorway(doc: _Doc) -> list[_Hit]:
 
 # A CSS value, found from its colon (a literal the regex engine skips to); the property
 # before the colon is read afterwards.
-_CSS_VALUE = re.compile(
+_CSS_VALUE = Regex(
     rb":\s*(none|hidden|-?\d*\.?\d+)(px|pt|em|rem|%)?\s*(?:!important\s*)?(?=[;'\"\\}]|$)"
 )
-_CSS_PROPERTY = re.compile(rb"([a-z-]+)\s*$")
+_CSS_PROPERTY = Regex(rb"([a-z-]+)\s*$")
 _OFFSETS = _tokens("left top right text-indent margin-left margin-top")
 _SIZES = _tokens("height width max-height max-width")
 _OFF_SCREEN = (*_OFFSETS, b"font-size")
@@ -323,11 +324,11 @@ def _hiding_declarations(text: bytes, start: int = 0, end: int | None = None) ->
 
 
 _HIDE_GATE = _tokens("display visibility font left top right indent opacity height width")
-_IN_STYLE = re.compile(rb"\bstyle\s*=\s*\\?[\"']?[^\"'<>]*$")
-_OPEN_TAG = re.compile(rb"<([a-z][a-z0-9]*)\b")
-_STYLE_BLOCK = re.compile(rb"<style\b[^<>]*>(.{0,20000}?)</style", re.DOTALL)
-_HIDDEN_SELECTOR = re.compile(rb"([.#])([a-z][\w-]{1,40})\s*\{([^{}]{0,400})\}")
-_LINK = re.compile(
+_IN_STYLE = Regex(rb"\bstyle\s*=\s*\\?[\"']?[^\"'<>]*$")
+_OPEN_TAG = Regex(rb"<([a-z][a-z0-9]*)\b")
+_STYLE_BLOCK = Regex(rb"<style\b[^<>]*>(.{0,20000}?)</style", re.DOTALL)
+_HIDDEN_SELECTOR = Regex(rb"([.#])([a-z][\w-]{1,40})\s*\{([^{}]{0,400})\}")
+_LINK = Regex(
     rb"<a\b[^<>]*?\bhref\s*=\s*\\?[\"']?\s*((?:https?:)?//[a-z0-9][a-z0-9.-]*\.[a-z]{2,}"
     rb"[^\"'\\\s<>]*)"
 )
@@ -392,21 +393,21 @@ def _element_end(text: bytes, start: int, name: bytes) -> int:
 # --- external scripts, frames and redirects ------------------------------------------------
 
 _URL = rb"((?:https?:)?//[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(?::\d+)?(?:[/?#][^\"'\\\s<>]*)?)"
-_SRC_TAG = re.compile(rb"<(?:script|iframe|frame|embed)\b[^<>]*?\bsrc\s*=\s*\\?[\"']?\s*" + _URL)
+_SRC_TAG = Regex(rb"<(?:script|iframe|frame|embed)\b[^<>]*?\bsrc\s*=\s*\\?[\"']?\s*" + _URL)
 _SRC_GATE = _tokens("script iframe frame embed")
-_DYNAMIC_SRC = re.compile(
+_DYNAMIC_SRC = Regex(
     rb"\.src\s*=\s*[\"']" + _URL + rb"|setattribute\s*\(\s*[\"']src[\"']\s*,\s*[\"']" + _URL
 )
-_GETSCRIPT = re.compile(rb"getscript\s*\(\s*[\"']" + _URL)
-_DOC_WRITE = re.compile(rb"document\s*\.\s*write(?:ln)?\s*\(")
-_CONCAT = re.compile(rb"[\"']\s*\+\s*[\"']")
-_META_REFRESH = re.compile(
+_GETSCRIPT = Regex(rb"getscript\s*\(\s*[\"']" + _URL)
+_DOC_WRITE = Regex(rb"document\s*\.\s*write(?:ln)?\s*\(")
+_CONCAT = Regex(rb"[\"']\s*\+\s*[\"']")
+_META_REFRESH = Regex(
     rb"<meta\b[^<>]*http-equiv\s*=\s*\\?[\"']?refresh[^<>]*?url\s*=\s*\\?[\"']?" + _URL
 )
-_JS_REDIRECT = re.compile(
+_JS_REDIRECT = Regex(
     rb"location(?:(?:\s*\.\s*href)?\s*=\s*|\s*\.\s*(?:replace|assign)\s*\(\s*)[\"']" + _URL
 )
-_PHP_REDIRECT = re.compile(rb"header\s*\(\s*[\"']location\s*:\s*" + _URL)
+_PHP_REDIRECT = Regex(rb"header\s*\(\s*[\"']location\s*:\s*" + _URL)
 
 
 def _external_scripts(doc: _Doc) -> list[_Hit]:
@@ -443,11 +444,11 @@ def _redirects(doc: _Doc) -> list[_Hit]:
     return [_host_hit("redirect_injected", url) for url in urls]
 
 
-_VERIFY_META = re.compile(
+_VERIFY_META = Regex(
     rb"<meta\b[^<>]*\b(google-site-verification|msvalidate\.01|yandex-verification"
     rb"|baidu-site-verification)\b[^<>]*>"
 )
-_CONTENT_ATTR = re.compile(rb"content\s*=\s*\\?[\"']([^\"'\\]{1,120})")
+_CONTENT_ATTR = Regex(rb"content\s*=\s*\\?[\"']([^\"'\\]{1,120})")
 
 
 def _verification_meta(doc: _Doc) -> list[_Hit]:
@@ -466,15 +467,15 @@ def _verification_meta(doc: _Doc) -> list[_Hit]:
 _JS_OBFUSCATION = (
     (
         b"eval",
-        re.compile(
+        Regex(
             rb"eval\s*\(\s*(?:(?:atob|unescape|decodeuricomponent|string\s*\.\s*fromcharcode)\s*\("
             rb"|function\s*\(\s*p\s*,\s*a\s*,\s*c\s*,\s*k\s*,\s*e\s*,)"
         ),
     ),
-    (b"fromcharcode", re.compile(rb"fromcharcode\s*\(\s*(?:\d+\s*,\s*){30,}")),
-    (b"unescape", re.compile(rb"unescape\s*\(\s*[\"'](?:%[0-9a-f]{2}){30,}")),
+    (b"fromcharcode", Regex(rb"fromcharcode\s*\(\s*(?:\d+\s*,\s*){30,}")),
+    (b"unescape", Regex(rb"unescape\s*\(\s*[\"'](?:%[0-9a-f]{2}){30,}")),
 )
-_HEX_NAMES = re.compile(rb"_0x[0-9a-f]{4,6}")
+_HEX_NAMES = Regex(rb"_0x[0-9a-f]{4,6}")
 _HEX_NAMES_MIN = 20  # distinct names, as javascript-obfuscator writes them
 
 
@@ -507,7 +508,7 @@ _SEARCH_BOTS = (
 # something counts.
 _ANY_BOT = rb"crawler|crawl|spider|(?<![a-z])bots?(?![a-z])"
 _SEARCH_ENGINE = rb"google|bing|yahoo|yandex|baidu|duckduckgo"
-_SERVES = re.compile(
+_SERVES = Regex(
     rb"echo|print|include|require|readfile|file_get_contents|curl_exec|header\s*\(|eval\s*\("
 )
 _SERVES_WINDOW = 400
@@ -515,11 +516,11 @@ _SERVES_WINDOW = 400
 
 # (header, a name near it, whether it must also serve something)
 _CLOAK_CHECKS = (
-    (b"http_user_agent", re.compile(_SEARCH_BOTS), False),
-    (b"http_user_agent", re.compile(_ANY_BOT), True),
-    (b"http_referer", re.compile(_SEARCH_ENGINE), True),
+    (b"http_user_agent", Regex(_SEARCH_BOTS), False),
+    (b"http_user_agent", Regex(_ANY_BOT), True),
+    (b"http_referer", Regex(_SEARCH_ENGINE), True),
 )
-_HEADERS = {header: re.compile(header) for header, _, _ in _CLOAK_CHECKS}
+_HEADERS = {header: Regex(header) for header, _, _ in _CLOAK_CHECKS}
 
 
 def _php_cloaking(doc: _Doc) -> list[_Hit]:
@@ -546,12 +547,12 @@ _FETCH_NAMES = (
     b"simplexml_load_file", b"get_meta_tags", b"curlopt_url,",
 )  # fmt: skip
 _FETCH_GATE = frozenset(name.rstrip(b",") for name in _FETCH_NAMES)
-_URL_LITERAL = re.compile(rb"://[^\"'\s]+")
+_URL_LITERAL = Regex(rb"://[^\"'\s]+")
 _QUOTED_SCHEME = (b'"http', b"'http", b'"https', b"'https", b'"ftp', b"'ftp")
-_FETCH_VAR = re.compile(
+_FETCH_VAR = Regex(
     rb"(?:" + b"|".join(_FETCH_NAMES).replace(b",", rb"\s*,") + rb")\s*\(?\s*\$(\w+)"
 )
-_URL_ASSIGNED = re.compile(rb"\$(\w+)\s*=\s*[\"']((?:https?|ftp)://[^\"'\s]+)")
+_URL_ASSIGNED = Regex(rb"\$(\w+)\s*=\s*[\"']((?:https?|ftp)://[^\"'\s]+)")
 
 
 def _fetched(text: bytes, pos: int) -> bool:
@@ -563,7 +564,7 @@ def _fetched(text: bytes, pos: int) -> bool:
     )
 
 
-_CLI_ONLY = re.compile(rb"php_sapi(?:_name\s*\(\s*\))?\s*!==?\s*[\"']cli[\"']")
+_CLI_ONLY = Regex(rb"php_sapi(?:_name\s*\(\s*\))?\s*!==?\s*[\"']cli[\"']")
 
 
 def _command_line(doc: _Doc) -> bool:
@@ -595,7 +596,7 @@ def _remote_fetch(doc: _Doc) -> list[_Hit]:
 
 # --- sitemaps ------------------------------------------------------------------------------
 
-_LOC = re.compile(rb"<loc>\s*(?:<!\[cdata\[)?\s*([^<\s\]]+)")
+_LOC = Regex(rb"<loc>\s*(?:<!\[cdata\[)?\s*([^<\s\]]+)")
 _REWRITE_MIN = 5  # an old sitemap this small is not judged on how much of it changed
 _MASS_ADDED = 100
 

@@ -13,6 +13,7 @@ from gitguard.detect.common import (
     _CALL_BLOCKERS,
     _DISGUISE_EXTS_B,
     _WORD_TABLE,
+    Regex,
     _commented,
     _Doc,
     _evidence,
@@ -27,7 +28,7 @@ from gitguard.detect.spam import _CLI_ONLY
 
 # --- PHP: code execution from the request or from decoded strings --------------------------
 
-_REQUEST = re.compile(
+_REQUEST = Regex(
     rb"\$_(?:get|post|request|cookie|files)\b|\$_server\s*\[\s*[\"']http_"
     rb"|\$globals\s*\[\s*[\"']_(?:get|post|request|cookie)|php://input"
     rb"|getallheaders\s*\(|apache_request_headers\s*\(|\$http_raw_post_data"
@@ -40,7 +41,7 @@ _REQUEST_VARS = _tokens("_get _post _request _cookie")
 _DECODERS = (
     rb"base64_decode|gzinflate|gzuncompress|gzdecode|str_rot13|hex2bin|convert_uudecode|strrev"
 )
-_DECODE = re.compile(
+_DECODE = Regex(
     rb"(?:" + _DECODERS + rb"|file_get_contents|curl_exec|stream_get_contents|chr)\s*\("
 )
 _DECODER_NAMES = _tokens(
@@ -87,18 +88,18 @@ def _sink_regex(name: bytes, tail: bytes) -> re.Pattern[bytes]:
     return re.compile(name + tail)
 
 
-_REQUEST_CALL = re.compile(
+_REQUEST_CALL = Regex(
     rb"\$_(?:get|post|request|cookie|server)\s*\[[^\]\n]{1,80}\]\s*\(|\$\{\s*[\"']_(?:get|post)"
 )
-_VAR_CALL = re.compile(rb"\$(\w+)\(([^;]{0,300})")
-_BACKTICK = re.compile(rb"`\s*\{?\$(\w+)\b[^`\n]{0,200}`")
-_EXTRACT_REQUEST = re.compile(rb"extract\s*\(\s*\$_(?:get|post|request|cookie)")
-_VARIABLE = re.compile(rb"\$(\w+)")
-_LITERAL_ONLY = re.compile(rb"\s*(?:(?:\"[^\"]*\"|'[^']*')\s*\.?\s*)+")
-_PREG_E = re.compile(
+_VAR_CALL = Regex(rb"\$(\w+)\(([^;]{0,300})")
+_BACKTICK = Regex(rb"`\s*\{?\$(\w+)\b[^`\n]{0,200}`")
+_EXTRACT_REQUEST = Regex(rb"extract\s*\(\s*\$_(?:get|post|request|cookie)")
+_VARIABLE = Regex(rb"\$(\w+)")
+_LITERAL_ONLY = Regex(rb"\s*(?:(?:\"[^\"]*\"|'[^']*')\s*\.?\s*)+")
+_PREG_E = Regex(
     rb"preg_replace\s*\(\s*([\"'])([^a-z0-9\s\\\"'])(?:\\.|(?!\2)[^\\\n]){0,500}?\2[a-z]*e[a-z]*\1"
 )
-_UPLOAD_HANDLER = re.compile(rb"(?:move_uploaded_file\s*\(|copy\s*\(\s*\$_files)[^;]{0,60}")
+_UPLOAD_HANDLER = Regex(rb"(?:move_uploaded_file\s*\(|copy\s*\(\s*\$_files)[^;]{0,60}")
 _UPLOAD_GATE = _tokens("move_uploaded_file _files")
 
 
@@ -122,7 +123,7 @@ def _top_vars(expr: bytes) -> list[bytes]:
 
 
 # An assignment, to the end of its line or statement.
-_ASSIGNMENT = re.compile(rb"\$(\w+)\s*\.?=(?![=>])\s*([^;\n]{0,300})")
+_ASSIGNMENT = Regex(rb"\$(\w+)\s*\.?=(?![=>])\s*([^;\n]{0,300})")
 
 
 class _Taint:
@@ -184,7 +185,7 @@ def _php_code(doc: _Doc) -> list[_Hit]:
     taint = _Taint(text)
     hits: list[_Hit] = []
 
-    def calls(pattern: re.Pattern[bytes] | _Sink) -> list[re.Match[bytes]]:
+    def calls(pattern: Regex | _Sink) -> list[re.Match[bytes]]:
         if isinstance(pattern, _Sink):
             # One regex per name present: a regex that starts with a literal skips ahead to it,
             # one that starts with an alternation tries every byte.
@@ -247,11 +248,11 @@ def _php_code(doc: _Doc) -> list[_Hit]:
 # path spelled in escapes ("\x2fhome\x2f...").
 # One regex per keyword, each starting with its literal (which the regex engine skips to).
 _INCLUDE_LITERALS = tuple(
-    (_tokens(f"{word} {word}_once"), re.compile(
+    (_tokens(f"{word} {word}_once"), Regex(
         word.encode() + rb"(?:_once)?\s*\(?\s*([\"'])((?:\\.|(?!\1)[^\\\n]){1,300})\1"))
     for word in ("include", "require")
 )  # fmt: skip
-_ESCAPE = re.compile(rb"\\x([0-9a-f]{2})|\\([0-7]{1,3})")
+_ESCAPE = Regex(rb"\\x([0-9a-f]{2})|\\([0-7]{1,3})")
 _INCLUDE_GATE = _tokens("include include_once require require_once")
 
 
@@ -279,50 +280,46 @@ def _disguised_include(doc: _Doc) -> list[_Hit]:
 # Other server languages' classic one-liners (China Chopper and friends), each tried only
 # when its first word occurs.
 _FOREIGN_EXEC = (
-    (b"eval", "code_from_request", re.compile(rb"eval\s*\(\s*request\s*[.(\[][^)\n]{0,60}")),
+    (b"eval", "code_from_request", Regex(rb"eval\s*\(\s*request\s*[.(\[][^)\n]{0,60}")),
     (
         b"execute",
         "code_from_request",
-        re.compile(rb"execute\s*\(?\s*request\s*[(\[.][^)\n]{0,60}"),
+        Regex(rb"execute\s*\(?\s*request\s*[(\[.][^)\n]{0,60}"),
     ),
     (
         b"getruntime",
         "shell_from_request",
-        re.compile(
-            rb"runtime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec\s*\(\s*request\s*\.[^)\n]{0,60}"
-        ),
+        Regex(rb"runtime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec\s*\(\s*request\s*\.[^)\n]{0,60}"),
     ),
     (
         b"executeglobal",
         "code_from_request",
-        re.compile(rb"executeglobal\s*\(?\s*request\s*[(\[.][^)\n]{0,60}"),
+        Regex(rb"executeglobal\s*\(?\s*request\s*[(\[.][^)\n]{0,60}"),
     ),
 )
 
 
-_JSP_REQUEST = re.compile(
-    rb"request\s*\.\s*(?:getparameter|getheader|getinputstream|getreader)\s*\("
-)
-_ASPX_REQUEST = re.compile(
+_JSP_REQUEST = Regex(rb"request\s*\.\s*(?:getparameter|getheader|getinputstream|getreader)\s*\(")
+_ASPX_REQUEST = Regex(
     rb"request\s*(?:[(\[]|\.\s*(?:form|querystring|item|params|headers|binaryread|inputstream"
     rb"|totalbytes))"
 )
 # Larger JSP and ASP(X) shells: a command or class loader fed by the request nearby (either
 # order, see `_near`). Each is tried only when both its words occur.
-_RUNTIME_EXEC = re.compile(rb"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(")
-_PROCESS_BUILDER = re.compile(rb"new\s+processbuilder\s*\(")
-_DEFINE_CLASS = re.compile(rb"defineclass\s*\(")
+_RUNTIME_EXEC = Regex(rb"getruntime\s*\(\s*\)\s*\.\s*exec\s*\(")
+_PROCESS_BUILDER = Regex(rb"new\s+processbuilder\s*\(")
+_DEFINE_CLASS = Regex(rb"defineclass\s*\(")
 _JSP_NEAR = (
     (_tokens("getruntime getparameter"), "shell_from_request", _JSP_REQUEST, _RUNTIME_EXEC),
     (_tokens("processbuilder request"), "shell_from_request", _JSP_REQUEST, _PROCESS_BUILDER),
     (_tokens("defineclass request"), "code_from_request", _JSP_REQUEST, _DEFINE_CLASS),
 )
-_WSCRIPT = re.compile(rb"wscript\.shell")
-_WSCRIPT_RUN = re.compile(rb"\.\s*(?:exec|run)\s*\(?\s*(?:\w+\s*&\s*)?request")
-_PROCESS_START = re.compile(rb"process\s*\.\s*start\s*\(|processstartinfo")
-_ASSEMBLY_LOAD = re.compile(rb"assembly\s*\.\s*load\s*\(")
-_TEXT_FILE = re.compile(rb"createtextfile\s*\(")
-_WRITTEN_REQUEST = re.compile(
+_WSCRIPT = Regex(rb"wscript\.shell")
+_WSCRIPT_RUN = Regex(rb"\.\s*(?:exec|run)\s*\(?\s*(?:\w+\s*&\s*)?request")
+_PROCESS_START = Regex(rb"process\s*\.\s*start\s*\(|processstartinfo")
+_ASSEMBLY_LOAD = Regex(rb"assembly\s*\.\s*load\s*\(")
+_TEXT_FILE = Regex(rb"createtextfile\s*\(")
+_WRITTEN_REQUEST = Regex(
     rb"(?:\.\s*write(?:line)?\b|createtextfile\s*\()[^\n]{0,100}?request\s*[.(\[]"
 )
 _ASP_NEAR = (
@@ -336,7 +333,7 @@ _FOREIGN_REACH = 2000  # a JSP or ASP page is read whole: the request and the si
 _ASP_EXTS = frozenset({"asp", "asa", "cer", "aspx", "ashx", "asmx"})
 # VBScript's Execute/Eval of anything but a literal, in a page that reads the request: code
 # decoded or put together at run time (Chr() loops, XOR with a key, a session variable).
-_ASP_EXECUTE = re.compile(
+_ASP_EXECUTE = Regex(
     rb"(?<![\w.])(?:executeglobal|execute|eval)\b[ \t]*+\(?+[ \t]*+(?![\"' \t)\n])"
 )
 
@@ -375,7 +372,7 @@ _MARKER_WORDS = _tokens(
     "kingdefacer"
 )
 _MARKER_PHRASES = tuple(
-    (_tokens(phrase), re.compile(phrase.replace(" ", r"\s*").encode()))
+    (_tokens(phrase), Regex(phrase.replace(" ", r"\s*").encode()))
     for phrase in (
         "mini shell", "wso shell", "r57 shell", "alfa team", "alfa shell", "bypass shell",
         "shell bypass", "0byte shell", "gecko shell", "marijuana shell", "haxor shell",
@@ -399,15 +396,15 @@ def _webshell_markers(doc: _Doc) -> list[_Hit]:
     return hits
 
 
-_LONG_BASE64 = re.compile(rb"[\"'][a-z0-9+/]{1000,}={0,2}[\"']")
+_LONG_BASE64 = Regex(rb"[\"'][a-z0-9+/]{1000,}={0,2}[\"']")
 # Charset tables in real code run to a few dozen escapes; encoded payloads to hundreds.
 # Each run read once, from a literal backslash (a regex that starts with a repeat tries every byte).
-_ESCAPED_RUN = re.compile(rb"\\(?:x[0-9a-f]{2}(?:\\x[0-9a-f]{2})*|[0-7]{3}(?:\\[0-7]{3})*)")
+_ESCAPED_RUN = Regex(rb"\\(?:x[0-9a-f]{2}(?:\\x[0-9a-f]{2})*|[0-7]{3}(?:\\[0-7]{3})*)")
 _ESCAPED_RUN_MIN = 100 * 4
 # The FOPO / "OOO0O0" encoder: a name table decoded from percent escapes, then eval.
-_NAME_TABLE = re.compile(rb"\$[o0_]{6,}\s*=\s*urldecode\s*\(\s*[\"'](?:%[0-9a-f]{2}){8,}")
+_NAME_TABLE = Regex(rb"\$[o0_]{6,}\s*=\s*urldecode\s*\(\s*[\"'](?:%[0-9a-f]{2}){8,}")
 _CHR_CALL = rb"chr\s*\(\s*\d+\s*\)\s*\.\s*"
-_CHR_CHAIN = re.compile(_CHR_CALL + rb"(?:" + _CHR_CALL + rb"){9,}")  # a literal first: fast
+_CHR_CHAIN = Regex(_CHR_CALL + rb"(?:" + _CHR_CALL + rb"){9,}")  # a literal first: fast
 
 
 @functools.lru_cache(maxsize=16)
@@ -488,7 +485,7 @@ def _php_obfuscation(doc: _Doc) -> list[_Hit]:
 # --- PHP: image polyglots ------------------------------------------------------------------
 
 _IMAGE_MAGIC = (b"gif87a", b"gif89a", b"\x89png", b"\xff\xd8\xff", b"bm", b"riff")
-_PHP_OPEN = re.compile(rb"<\?(?:php|=)")
+_PHP_OPEN = Regex(rb"<\?(?:php|=)")
 
 
 def _polyglot(doc: _Doc) -> list[_Hit]:
@@ -510,19 +507,20 @@ def _polyglot(doc: _Doc) -> list[_Hit]:
 DEEP_CODES = (
     "code_from_request", "code_from_decoded", "shell_from_request", "preg_replace_eval",
     "hidden_call", "callback_exec", "include_request", "file_dropper", "reverse_shell",
-    "mailer", "file_manager",
+    "mailer", "file_manager", "flooder",
 )  # fmt: skip
 
 
 def _deep_worth(doc: _Doc) -> bool:
     """Whether the PHP view can find anything in what it reads (`doc.code`): the prefilter."""
-    if doc.code is doc.data:
-        words, code = doc.words, doc.lower
-    else:
-        code = doc.code.lower()
-        words = frozenset(code.translate(_WORD_TABLE).split())
-    # Scripts that refuse to run on the web are spared too.
-    return worth(words, code) and _CLI_ONLY.search(doc.lower) is None
+    if _CLI_ONLY.search(doc.lower) is not None:
+        return False  # a script that refuses to run on the web
+    if not worth(doc.words, doc.lower):
+        return False  # nothing in the whole file: nothing in any part of it
+    if doc.code is doc.data or len(doc.code) * 2 > len(doc.data):
+        return True  # most of the file changed: its words are the part's, near enough
+    code = doc.code.lower()
+    return worth(frozenset(code.translate(_WORD_TABLE).split()), code)
 
 
 def _php_deep(doc: _Doc) -> list[_Hit]:

@@ -169,6 +169,12 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "connects to another host and gives it a system shell '{detail}'",
         "id": "menghubungi host lain dan memberinya akses shell sistem '{detail}'",
     },
+    "flooder": {
+        "en": "opens network connections to a host taken from the web request (a flooder or "
+        "relay) '{detail}'",
+        "id": "membuka koneksi jaringan ke host yang diambil dari permintaan web (alat banjir "
+        "atau relai) '{detail}'",
+    },
     "mailer": {
         "en": "sends e-mail to addresses taken from the web request (spam mailer) '{detail}'",
         "id": "mengirim surel ke alamat yang diambil dari permintaan web (pengirim spam) "

