@@ -21,6 +21,10 @@ from helpers import git, gitguard, toml_value, write_config
 from mariadb import READER, READER_PASSWORD, WRITER, WRITER_PASSWORD, MariaDb
 from sshd import SshServer
 
+from gitguard.config import load
+from gitguard.database.access import account, open_session
+from gitguard.database.dump import _chunks, _server_sums, discover
+
 SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "database"
 SNAPSHOTS = "refs/heads/snapshots"
 SPAM = ("<p>Situs slot gacor terpercaya, daftar judi online maxwin hari ini</p>"
@@ -693,3 +697,55 @@ def test_an_account_of_one_connection_checksums_on_one_session(
         assert _rows_files(site, "wp_gg_many") == incremental
     finally:
         mariadb.sql(f"DROP USER '{account}'@'127.0.0.1'")
+
+
+def test_server_sums_equal_the_reads_sums(tmp_path: Path, mariadb: MariaDb,
+                                          request: pytest.FixtureRequest,
+                                          rina: tuple[Path, dict[str, dict[str, str]]]) -> None:
+    """The ranges' checksums a check asks the server for are, to the unit, the ones the
+    backup took from its read: for a one-column key (summed as a DOUBLE: 511 rows of large
+    CRC-32s in range 0, negative keys), a two-column key and a table without a numeric key
+    (summed as DECIMAL); and a value moved between two columns, or a NULL moved between two
+    rows, moves its range's sum."""
+    key, people = rina
+    site = make_site(tmp_path, mariadb, _database_name(request),
+                     (key, people["rina"]["signing_key"]), "direct", approve=False)
+    site.sql("""
+        CREATE TABLE wp_gg_one (id int NOT NULL PRIMARY KEY, a varchar(40), b varchar(40));
+        INSERT INTO wp_gg_one SELECT CAST(seq AS SIGNED) - 300, SHA1(seq),
+          IF(seq MOD 3, MD5(seq), NULL) FROM seq_1_to_900;
+        CREATE TABLE wp_gg_two (g int NOT NULL, n int NOT NULL, v text NOT NULL,
+          PRIMARY KEY (g, n));
+        INSERT INTO wp_gg_two SELECT (seq MOD 4) * 256, seq, SHA1(seq) FROM seq_1_to_3000;
+        CREATE TABLE wp_gg_text (k varchar(20) NOT NULL PRIMARY KEY, v text);
+        INSERT INTO wp_gg_text SELECT CONCAT('k', seq), MD5(seq) FROM seq_1_to_3000;
+    """)
+    config = load(site.config)
+    www = config.sites["www"]
+    session = open_session(www, None, account(www, None))
+    try:
+        def sums() -> dict[str, dict[str, tuple[int, int]]]:
+            tables = [t for t in discover(session, www, None, {})[0]
+                      if t.name.startswith("wp_gg_")]
+            assert [t.name for t in tables] == ["wp_gg_one", "wp_gg_text", "wp_gg_two"]
+            server = _server_sums(session, [(t, "") for t in tables])
+            for tab in tables:
+                read = {c: (n, total) for c, _, n, total in _chunks(session, tab, None)}
+                assert server[tab.name] == read, tab.name
+            return server
+
+        before = sums()
+        assert before["wp_gg_one"]["0"][0] == 511
+        assert before["wp_gg_one"]["0"][1] > 2**32 * 200  # large sums, still exact
+        assert len(before["wp_gg_two"]) == 4 and set(before["wp_gg_text"]) == {"all"}
+        # id 10's two values swapped; then id 1's NULL-able value moved to id 3 (NULL)
+        for change in ("UPDATE wp_gg_one SET a = MD5(310), b = SHA1(310) WHERE id = 10",
+                       "UPDATE wp_gg_one SET b = IF(id = 1, NULL, MD5(301)) WHERE id IN (1, 3)"):
+            site.sql(change)
+            after = sums()
+            assert {c for c in after["wp_gg_one"]
+                    if after["wp_gg_one"][c] != before["wp_gg_one"][c]} == {"0"}, change
+            assert after["wp_gg_one"]["0"][0] == 511
+            before = after
+    finally:
+        session.close()
