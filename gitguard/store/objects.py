@@ -568,9 +568,14 @@ def blob_differences(objects: BlobReader, old: str | None, new: str | None,
     """(old entry, new entry) of every blob or link whose entry differs below two trees, by
     raw path: git diff-tree's answer, but every tree object read is checked against its id,
     and folders with the same tree id on both sides are not read."""
+    return entry_differences(objects, objects.tree(old) if old else {},
+                             objects.tree(new) if new else {}, prefix)
+
+
+def entry_differences(objects: BlobReader, one: Mapping[bytes, tuple[int, str]],
+                      other: Mapping[bytes, tuple[int, str]], prefix: bytes = b"") -> Differences:
+    """blob_differences of two trees already read (their entries)."""
     out: Differences = {}
-    one = objects.tree(old) if old else {}
-    other = objects.tree(new) if new else {}
     for name in one.keys() | other.keys():
         was, now = one.get(name), other.get(name)
         if was == now:

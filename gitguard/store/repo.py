@@ -239,7 +239,7 @@ class SiteRepo:
         grows with the site): the caller must have each row it uses vouched for."""
         tip = tip or self.git.rev(SNAPSHOTS)
         if tip is not None and self._cache is not None and self._cache.commit == tip:
-            return self._cache  # a restore asks four times: evidence, plan, after, proof
+            return self._cache  # asked again in the same run (a restore's two scans)
         try:
             # marshal: a private cache read on every run of a 15-minute job, where JSON's
             # cost shows; a file it cannot read only means every file is read once more.
@@ -253,8 +253,8 @@ class SiteRepo:
             cache = ScanCache(tip, entries, meta_oid, verified=verify)
             if not verify:
                 return cache
-            # a state read from git in this process tells fastest (a restore has the
-            # approved one); imported here because the tree module builds on this one
+            # a whole state read from git earlier in this process (approve's) tells
+            # fastest; imported here because the tree module builds on this one
             from gitguard.store.tree import cache_agrees
 
             agrees = cache_agrees(self.git, cache)

@@ -13,8 +13,8 @@ from gitguard.store.git import Git
 from gitguard.store.objects import (
     TREE_MODE,
     BlobWriter,
-    blob_differences,
     commit,
+    entry_differences,
     verified_blob,
     verified_ls_tree,
     write_tree,
@@ -54,8 +54,9 @@ class TreeState:
 EMPTY = TreeState({}, {})
 
 
-# Parsed states this process already built, by (repository, commit): a restore looks at the
-# approved tree and the evidence several times, and a 30,000-path state costs 0.1 s to build.
+# Parsed whole states this process already built, by (repository, commit): `approve` reads
+# the approved tip and the snapshot, and a 30,000-path state costs 0.1 s to build (an audit
+# or a restore reads only where two trees differ: differing_states).
 # Nothing is kept on disk: whoever can write the data dir could rewrite it, and a state
 # read back from there would decide what a signed commit holds.
 _STATES: dict[tuple[Path, str], TreeState] = {}
@@ -124,9 +125,10 @@ def _differing_pair(repo: SiteRepo, old: str, new: str) -> tuple[TreeState, Tree
     roots = objects.commit_tree(old), objects.commit_tree(new)
     if roots[0] == roots[1]:
         return EMPTY, EMPTY
-    entries = blob_differences(objects, roots[0], roots[1])
+    tops = [objects.tree(root) for root in roots]  # each read once
+    entries = entry_differences(objects, tops[0], tops[1])
     meta_name = meta.META_PATH.encode()
-    metas = [objects.tree(root).get(meta_name) for root in roots]
+    metas = [top.get(meta_name) for top in tops]
     entries.pop(meta_name, None)
     raws = [objects.read(found[1]) if found else meta.HEADER for found in metas]
     if not all(raw.startswith(meta.HEADER) and raw.endswith(b"\n") for raw in raws):
