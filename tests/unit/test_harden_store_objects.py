@@ -206,3 +206,24 @@ def test_the_offsite_copys_own_hook_still_runs(repo: SiteRepo, tmp_path: Path) -
         repo.git.run(["push", "--quiet", str(offsite), "refs/heads/*:refs/heads/*"])
     assert subprocess.run(["git", "--git-dir", str(offsite), "rev-parse", "--verify", "-q",
                            "refs/heads/snapshots"], capture_output=True).returncode != 0
+
+
+def test_a_rewritten_journal_tree_fails_the_next_record(repo: SiteRepo) -> None:
+    # The journal's trees are patched through the checked reader: someone who rewrites one
+    # of its tree objects in the data dir (to hide a run) makes the next record fail with
+    # one clear error; it is never built on.
+    import zlib
+    from datetime import UTC, datetime
+
+    started = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    repo.record("mirror", "www", started, "ok", "first")
+    tip = plain(repo.path, "rev-parse", "refs/heads/journal")
+    runs = plain(repo.path, "rev-parse", f"{tip}:runs")
+    forged = b"100644 nothing-happened.json\0" + bytes.fromhex(
+        plain(repo.path, "hash-object", "-w", "--stdin", input=b"{}"))
+    loose = repo.path / "objects" / runs[:2] / runs[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"tree %d\0" % len(forged) + forged))
+    with pytest.raises(StoreError, match="does not match its id"):
+        repo.record("audit", "www", started, "ok", "second")
+    assert plain(repo.path, "rev-parse", "refs/heads/journal") == tip
